@@ -19,7 +19,7 @@
  * hooked at start, as they were before.
  */
 
-import * as dc from 'node:diagnostics_channel';
+import { unsubscribe } from 'node:diagnostics_channel';
 import { loadList } from './firstUse';
 import { onModuleLoad } from './moduleLoad';
 import { onDetach, subscribe } from './detach';
@@ -61,7 +61,7 @@ const onTrigger = (): void => checkLoaded();
 function stopListening(): void {
   if (!listening) return;
   listening = false;
-  for (const name of TRIGGER_CHANNELS) dc.unsubscribe(name, onTrigger);
+  for (const name of TRIGGER_CHANNELS) unsubscribe(name, onTrigger);
 }
 
 /**

@@ -11,7 +11,7 @@
  * request's `write`) stay on those objects and pass through likewise.
  */
 
-import * as dc from 'node:diagnostics_channel';
+import { subscribe as dcSubscribe, unsubscribe as dcUnsubscribe } from 'node:diagnostics_channel';
 import type { DetachReport } from '../protocol/preload';
 
 let detached = false;
@@ -37,13 +37,13 @@ const subscribers = new Map<string, Subscriber[]>();
 
 /** `dc.subscribe`, undone at detach(). */
 export function subscribe(name: string, fn: Subscriber): void {
-  dc.subscribe(name, fn);
+  dcSubscribe(name, fn);
   channels.add(name);
   const list = subscribers.get(name) ?? [];
   list.push(fn);
   subscribers.set(name, list);
   onDetach(() => {
-    dc.unsubscribe(name, fn);
+    dcUnsubscribe(name, fn);
     subscribers.delete(name);
   });
 }

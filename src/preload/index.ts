@@ -8,7 +8,7 @@
  * pipe). A hook that throws disables itself and reports a warning instead.
  */
 
-import * as fs from 'node:fs';
+import { writeSync as fsWriteSync } from 'node:fs';
 import { withPreloadDefaults, type ResolvedPreloadConfig } from '../protocol/options';
 import {
   CONFIG_ENV,
@@ -75,7 +75,7 @@ export function whenWarm(cb: () => void): void {
 const GUARD = Symbol.for(PRELOAD_GUARD);
 
 /** Bound before the program runs: a program's patched `fs.writeSync` never sees our messages. */
-const writeSync = fs.writeSync;
+const writeSync = fsWriteSync;
 
 /**
  * Says why tracing is off on stderr, with the original `fs.writeSync`: not `process.emitWarning`,

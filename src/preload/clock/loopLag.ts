@@ -40,7 +40,7 @@
  * `NETTRACE_LOOP_MONITOR=0` in the environment turns it off (the benchmark's A/B switch).
  */
 
-import * as fs from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { LoopBlockMessage } from '../../protocol/preload';
 import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from '../../trace/contract/wire';
 import { epochOrigin } from './epoch';
@@ -126,9 +126,9 @@ const orig = {
   clearTimeout: globalThis.clearTimeout,
   perf: performance,
   timeOrigin: epochOrigin,
-  openSync: fs.openSync,
-  readSync: fs.readSync,
-  closeSync: fs.closeSync,
+  openSync,
+  readSync,
+  closeSync,
   elu:
     typeof performance.eventLoopUtilization === 'function'
       ? performance.eventLoopUtilization.bind(performance)

@@ -10,8 +10,8 @@
  * `Error.prepareStackTrace` (source-map-support and the like keep working).
  */
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { realpathSync as fsRealpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PRELOAD_LOADER_FILE, type InitiatorMode } from '../../protocol/preload';
 import type { Initiator } from '../../trace/contract/types';
@@ -19,7 +19,7 @@ import type { StackFrame } from '../../trace/contract/incoming';
 import type { CallSiteLike, RuntimeSourceMaps } from './runtimeMaps';
 
 /** Bound when the bundle loads: a program that patches fs (mock-fs, graceful-fs) neither sees nor changes this. */
-const realpathSync = fs.realpathSync;
+const realpathSync = fsRealpathSync;
 
 /** A captured, not yet formatted stack. */
 export interface StackHolder {
@@ -124,7 +124,7 @@ function ownPackageRoots(): string[] {
       real = realpathSync(entry);
     } catch {
       // Node found the script by adding an extension (`bin/x` → `bin/x.js`): its folder will do.
-      real = path.join(realpathSync(path.dirname(entry)), path.basename(entry));
+      real = join(realpathSync(dirname(entry)), basename(entry));
     }
     programRoots = rootsOf(entryPackageRoot(real));
   } catch {

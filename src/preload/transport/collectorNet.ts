@@ -4,7 +4,7 @@
  * fs functions when the preload loads.
  */
 
-import * as fs from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import type * as net from 'node:net';
 import { collectorSocketClass } from './collectorSocket';
 import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
@@ -42,8 +42,8 @@ export function bindNet(): NetFunctions {
 /** The original functions, bound before the program can replace them. */
 export const orig = {
   binding: (process as { binding?: (name: string) => unknown }).binding,
-  writeSync: fs.writeSync,
-  readFileSync: fs.readFileSync,
+  writeSync,
+  readFileSync,
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
   setImmediate: globalThis.setImmediate,

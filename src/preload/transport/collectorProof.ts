@@ -9,11 +9,11 @@
  * loop will not turn again (the exit, a paused debuggee: awaitProofSync).
  */
 
-import * as fs from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { challengeLine, MAX_PROOF_LINE, NONCE_BYTES, proofFor, proofLine, sameBytes } from '../../protocol/collectorProof';
 
 /** Bound when the preload loads, before the program can replace them. */
-const fsFns = { open: fs.openSync, read: fs.readSync, close: fs.closeSync };
+const fsFns = { open: openSync, read: readSync, close: closeSync };
 const perfNow = performance.now.bind(performance);
 const wait = Atomics.wait;
 

@@ -11,18 +11,18 @@
  * (collectorProof.ts).
  */
 
-import * as fs from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { type FolderIdentity, privateFolderProblem, sameFolder } from '../../protocol/privateFolder';
 
 /** fs functions bound when the preload loads, before the program can replace them. */
 const fsFns = {
-  lstat: fs.lstatSync,
-  open: fs.openSync,
-  fstat: fs.fstatSync,
-  read: fs.readSync,
-  close: fs.closeSync,
+  lstat: lstatSync,
+  open: openSync,
+  fstat: fstatSync,
+  read: readSync,
+  close: closeSync,
 };
-const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = fs.constants;
+const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = constants;
 
 /** The user ids this process acts as (real and effective): the folder must be one of theirs. */
 function ownUids(): number[] {

@@ -5,13 +5,13 @@
  * When there is no fd (Windows named pipes) it falls back to `socket.write` with a backlog check.
  */
 
-import * as fs from 'node:fs';
+import { writeSync as fsWriteSync, writevSync as fsWritevSync } from 'node:fs';
 import type * as net from 'node:net';
 import { countNewlines } from './wireValues';
 
 /** Bound when the preload loads, before the program can replace them. */
-const writeSync = fs.writeSync;
-const writevSync = fs.writevSync;
+const writeSync = fsWriteSync;
+const writevSync = fsWritevSync;
 
 /** Buffers per writev call (Linux IOV_MAX is 1024). */
 const MAX_IOV = 1024;

@@ -11,7 +11,7 @@
 import { NO_STACK, type StackHolder } from '../initiator/stackCapture';
 import type { Hook, Tracer } from '../tracer';
 import { now } from '../clock/epoch';
-import * as dc from 'node:diagnostics_channel';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { defineRestorable, isDetached, onDetach } from '../detach';
 import { preloadRules } from '../rules/preloadRules';
 import { ruleEnd, ruleStart, viewFromUrl } from '../rules/ruleHooks';
@@ -131,11 +131,11 @@ export function installWebSocketBadPort(t: Tracer, hook: Hook): void {
   if (((process as { moduleLoadList?: string[] }).moduleLoadList ?? []).includes(UNDICI_MODULE))
     return proxyWebSocket(t, hook, globalThis, 'fetch');
   const onFirst = (): void => {
-    dc.unsubscribe('undici:request:create', onFirst);
+    unsubscribe('undici:request:create', onFirst);
     if (!isDetached()) t.guard(hook, () => proxyWebSocket(t, hook, globalThis, 'fetch'));
   };
-  dc.subscribe('undici:request:create', onFirst);
-  onDetach(() => dc.unsubscribe('undici:request:create', onFirst));
+  subscribe('undici:request:create', onFirst);
+  onDetach(() => unsubscribe('undici:request:create', onFirst));
 }
 
 /**
