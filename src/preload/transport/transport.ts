@@ -346,16 +346,21 @@ export class Transport {
   private connect(): void {
     // Open from the start: the fd takes writes before the connection is reported (no fd: the stream buffers them).
     this.state = 'open';
-    const opened = this.link.open(this.exiting);
-    if (!opened) return this.goneWith();
-    this.pipe = opened.pipe;
-    this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
-    this.helloDue = true;
-    if (opened.proof === undefined) return this.schedule();
-    this.state = 'proving';
-    this.proof = opened.proof;
-    // Opened early, the answer is likely in the socket already: read now, and the queue goes.
-    if (opened.early) this.proveNow(0);
+    try {
+      const opened = this.link.open(this.exiting);
+      if (!opened) return this.goneWith();
+      this.pipe = opened.pipe;
+      this.queue.unshift({ ...this.hello(), conn: this.connToken } as PreloadMessage);
+      this.helloDue = true;
+      if (opened.proof === undefined) return this.schedule();
+      this.state = 'proving';
+      this.proof = opened.proof;
+      // Opened early, the answer is likely in the socket already: read now, and the queue goes.
+      if (opened.early) this.proveNow(0);
+    } catch {
+      this.closeConnection();
+      this.goneWith();
+    }
   }
 
   /** The collector's answer: proved, the queue goes (what followed is its first data); else it is gone. */
