@@ -290,6 +290,44 @@ for (const { label, bin } of nodeBinaries())
     assert.match(c.bytes, /\/work/, 'the request went to the collector');
   });
 
+// The second connection a process opens at exit when its first one's pipe is full
+// (src/preload/transport/collectorLink.ts writeTail), run in a process of its own: it waits for the
+// proof synchronously. Its text goes only to a collector that proves the key.
+const tailDir = mkdtempSync(join(tmpdir(), 'nettrace-tail-bundle-'));
+bundleTs(["export { writeTail } from './src/preload/transport/collectorLink';"], { dir: tailDir, name: 'tail.cjs' });
+
+for (const [kind, proves] of [
+  ['proves the key', true],
+  ['answers garbage', false],
+]) {
+  test(`the tail connection at exit: a collector that ${kind} ${proves ? 'gets the text after the challenge' : 'hears the challenge alone'}`, async (t) => {
+    const key = 'ef'.repeat(32);
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-tail-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'ipc.sock');
+    let heard = '';
+    const collector = createServer((s) => {
+      let answered = false;
+      s.on('data', (d) => {
+        heard += d.toString('latin1');
+        const nl = heard.indexOf('\n');
+        if (answered || nl < 0) return;
+        answered = true;
+        s.write(proves ? proofUnder(key, heard.slice(0, nl + 1)) : ANSWERS.garbage());
+      });
+      s.on('error', () => {});
+    });
+    await new Promise((r) => collector.listen(path, r));
+    t.after(() => collector.close());
+    const code = `require(${JSON.stringify(join(tailDir, 'tail.cjs'))}).writeTail(${JSON.stringify(path)}, 'the tail\\n', ${JSON.stringify(key)}, ${process.pid})`;
+    const status = await new Promise((resolve) => spawn(process.execPath, ['-e', code], { stdio: 'inherit' }).on('close', resolve));
+    assert.equal(status, 0);
+    for (let i = 0; i < 50 && !heard.includes(proves ? 'the tail' : '\n'); i++) await new Promise((r) => setTimeout(r, 20));
+    if (proves) assert.match(heard, /^\{"type":"challenge","nonce":"[0-9a-f]{64}"\}\nthe tail\n$/);
+    else assert.match(heard, CHALLENGE, 'a challenge, then nothing');
+  });
+}
+
 test('a wrong collectorKey in NETTRACE_CONFIG: tracing off, said without the value', async () => {
   const env = {
     ...process.env,

@@ -10,9 +10,10 @@
  */
 
 import type * as net from 'node:net';
-import { bindNet, fdOf, netLoaded, orig, rawPipe, type RawPipe } from './collectorNet';
+import { bindNet, collectorMayRead, fdOf, netLoaded, orig, rawPipe, type RawPipe } from './collectorNet';
 import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
-import { CollectorProof } from './collectorProof';
+import { awaitProofSync, CollectorProof } from './collectorProof';
+import { EXIT_STALL_MS } from './batching';
 import { Part, PipeWriter } from './pipeWriter';
 
 /** What the link tells the transport: the collector went away, or sent bytes. */
@@ -157,5 +158,28 @@ export class CollectorLink {
       // Closed already.
     }
     return undefined;
+  }
+}
+
+/**
+ * Writes `text` (a hello naming the connection it continues, the final stats, the exit) through a
+ * second connection to the collector at `path`, when the first one's pipe is full at exit: a new
+ * connection has empty buffers, and the kernel queues it even while the collector is stopped. Made
+ * as the first one is (CollectorLink.open, at exit: only to a collector in a folder of this
+ * process's own), and written to only once the collector proved the session's `key` (a stopped
+ * one cannot, and gets nothing). Never throws.
+ */
+export function writeTail(path: string, text: string, key?: string, collectorPid?: number): void {
+  const link = new CollectorLink(path, key, { gone: () => {}, data: () => {} });
+  try {
+    const opened = link.open(true);
+    if (!opened || opened.pipe.fd < 0) return void link.close();
+    if (opened.proof) {
+      const r = awaitProofSync(opened.pipe.fd, opened.proof, 4 * EXIT_STALL_MS, EXIT_STALL_MS, () => collectorMayRead(collectorPid));
+      if (!Buffer.isBuffer(r)) return void link.close();
+    }
+    orig.writeSync(opened.pipe.fd, orig.bufferFrom(text, 'utf8'));
+  } catch {
+    // Nothing more can be done: the collector is gone or its backlog is full.
   }
 }

@@ -7,9 +7,6 @@
 import { readFileSync, writeSync } from 'node:fs';
 import type * as net from 'node:net';
 import { collectorSocketClass } from './collectorSocket';
-import { checkCollectorFolder, stillOwnFolder } from './collectorTrust';
-import { awaitProofSync, CollectorProof } from './collectorProof';
-import { EXIT_STALL_MS } from './batching';
 
 /** `net`'s functions the transport uses, bound by bindNet(); CollectorSocket: collectorSocket.ts. */
 export interface NetFunctions {
@@ -137,37 +134,3 @@ const PENDING_DEPRECATION =
   process.env.NODE_PENDING_DEPRECATION === '1' ||
   [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--pending-deprecation'));
 
-/**
- * Writes `text` (a hello naming the connection it continues, the final stats, the exit) through a
- * second connection to the collector at `path`, when the first one's pipe is full at exit: a new
- * connection has empty buffers, and the kernel queues it even while the collector is stopped. Only
- * to a collector in a folder of this process's own (collectorTrust.ts) that proved the session's
- * `key` first (collectorProof.ts: a stopped one cannot, and gets nothing). Never throws.
- */
-export function writeTail(path: string, text: string, key?: string, collectorPid?: number): void {
-  try {
-    const folder = checkCollectorFolder(path);
-    if (folder !== undefined && 'problem' in folder) return;
-    const n = bindNet();
-    const tail = new n.CollectorSocket();
-    orig.apply(n.connect, tail, [{ path }]);
-    const fd = fdOf(tail);
-    if (fd < 0) return;
-    if (!stillOwnFolder(folder)) {
-      orig.apply(n.destroy, tail, []);
-      return;
-    }
-    if (key !== undefined) {
-      const proof = new CollectorProof(key);
-      orig.writeSync(fd, proof.challenge);
-      const r = awaitProofSync(fd, proof, 4 * EXIT_STALL_MS, EXIT_STALL_MS, () => collectorMayRead(collectorPid));
-      if (!Buffer.isBuffer(r)) {
-        orig.apply(n.destroy, tail, []);
-        return;
-      }
-    }
-    orig.writeSync(fd, orig.bufferFrom(text, 'utf8'));
-  } catch {
-    // Nothing more can be done: the collector is gone or its backlog is full.
-  }
-}

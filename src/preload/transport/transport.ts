@@ -27,8 +27,8 @@ import { type EventEncoder, framePrefix } from '../../protocol/events';
 import { DISCARD, FieldsWriter, type RecordWriter } from '../../protocol/recordWriter';
 import { EventQueue, EVENTS_ON, type EventSeg } from './eventQueue';
 import { resolveLazy, setBlobSink } from './wireValues';
-import { collectorMayRead, orig, writeTail } from './collectorNet';
-import { CollectorLink } from './collectorLink';
+import { collectorMayRead, orig } from './collectorNet';
+import { CollectorLink, writeTail } from './collectorLink';
 import { Part, PipeWriter } from './pipeWriter';
 import { awaitProofSync, type CollectorProof, type ProofResult } from './collectorProof';
 import {
