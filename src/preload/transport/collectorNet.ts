@@ -133,4 +133,3 @@ export function netLoaded(): boolean {
 const PENDING_DEPRECATION =
   process.env.NODE_PENDING_DEPRECATION === '1' ||
   [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--pending-deprecation'));
-
