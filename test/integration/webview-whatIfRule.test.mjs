@@ -89,6 +89,21 @@ test('a rule given no name is named by its id, and the record has no name', asyn
   shown.unnamed = { trace, id: 'down', name: 'down' };
 });
 
+/** Waits (up to 10 s) until the first row's label names the rule `name`; the caller's assertion says what it shows otherwise. */
+async function rowSays(page, name) {
+  await page
+    .waitForFunction(
+      (n) =>
+        document
+          .querySelector('.list-rows .row')
+          ?.getAttribute('aria-label')
+          ?.includes(`rule ${JSON.stringify(n)}`),
+      name,
+      { timeout: 10_000 },
+    )
+    .catch(() => {});
+}
+
 test(
   'the panel names the rule once, by its name: one line says what it did and what the program saw',
   { skip: why ? `panel test skipped: ${why}` : false, timeout: 120_000 },
@@ -120,9 +135,12 @@ test(
             // Shown first as changed by another rule: the row's badge words stay, its name follows the rule.
             const other = { ...req, whatIf: { ...req.whatIf, rule: 'other', name: 'Another rule' } };
             await postAndWait(page, { type: 'update', traceKey: 't', httpRequests: [other] });
+            // A render the reset scheduled may come before the update's on a busy machine: the row is read once it shows it.
+            await rowSays(page, 'Another rule');
             const before = await page.getAttribute('.list-rows .row', 'aria-label');
             assert.ok(before.includes('What if: rule "Another rule" '), before);
             await postAndWait(page, { type: 'update', traceKey: 't', httpRequests: [req] });
+            await rowSays(page, name);
           }
           const label = await page.getAttribute('.list-rows .row', 'aria-label');
           assert.ok(label.includes(`What if: rule ${JSON.stringify(name)} `), `${which}: the row's name says the rule's name: ${label}`);
