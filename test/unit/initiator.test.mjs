@@ -105,6 +105,16 @@ const os = await import('node:os');
 const path = await import('node:path');
 const OWN = '/nonexistent/preload.cjs';
 
+test('rawStackKey: scripts by number, not by name, and no two scripts alike', () => {
+  const site = (file, pos) => ({ getScriptNameOrSourceURL: () => file, getPosition: () => pos });
+  const long = (name) => `/home/someone/projects/${'deep/'.repeat(30)}node_modules/${name}/dist/index.js`;
+  const a = m.rawStackKey([site(long('a'), 10), site(long('b'), 20), site('/app/test.ts', 5)]);
+  const b = m.rawStackKey([site(long('b'), 10), site(long('a'), 20), site('/app/test.ts', 5)]);
+  assert.notEqual(a, b, 'the same positions in other scripts');
+  assert.equal(m.rawStackKey([site(long('a'), 10), site(long('b'), 20), site('/app/test.ts', 5)]), a, 'the same sites again');
+  assert.ok(a.length < 40, `a key of ${a.length} characters for three frames (the names are ${long('a').length} long)`);
+});
+
 test('isProgramFile: the program only (not node:, node_modules, the preload, or nameless code)', () => {
   assert.equal(m.isProgramFile('/app/src/users.js', OWN), true);
   assert.equal(m.isProgramFile('file:///app/src/users.mjs', OWN), true);

@@ -136,6 +136,7 @@ function ownPackageRoots(): string[] {
 /** Sets the program's package roots (tests): `undefined` works them out again from process.argv[1]. */
 export function setProgramEntry(entryRealPath: string | undefined): void {
   programRoots = entryRealPath === undefined ? undefined : rootsOf(entryPackageRoot(entryRealPath));
+  programFiles.clear();
 }
 
 /**
@@ -170,10 +171,29 @@ export function isOwnFile(file: string, ownFile: string): boolean {
  * (isLibraryFile), not the preload's (isOwnFile), and a real path or URL (not `<anonymous>`).
  */
 export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
-  return (
-    !!file && !isOwnFile(file, ownFile) && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file)
-  );
+  if (!file) return false;
+  if (programFilesOf !== ownFile) {
+    programFilesOf = ownFile;
+    programFiles.clear();
+  }
+  let yes = programFiles.get(file);
+  if (yes === undefined) {
+    yes = !isOwnFile(file, ownFile) && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file);
+    if (programFiles.size >= MAX_KNOWN_FILES) programFiles.clear();
+    programFiles.set(file, yes);
+  }
+  return yes;
 }
+
+/**
+ * How many script names isProgramFile and rawStackKey remember. A program's stacks name the same
+ * few hundred files again and again; a verdict or an id looked up by name is one Map lookup
+ * instead of a regular expression over the path (per frame of every captured stack).
+ */
+const MAX_KNOWN_FILES = 4096;
+/** isProgramFile's verdict per script name, for the own file it was worked out with. */
+const programFiles = new Map<string, boolean>();
+let programFilesOf = '';
 
 /** Whether any of a captured stack's frames is the program's own (see isProgramFile). */
 export function hasProgramFrame(holder: StackHolder, ownFile: string): boolean {
@@ -235,13 +255,28 @@ export function callSites(holder: StackHolder): CallSiteLike[] | undefined {
 /**
  * Identity of a captured stack before formatting: script and character position of each frame
  * (two cheap V8 calls per frame; line, column and function names cost more and are only worked
- * out the first time a stack is seen).
+ * out the first time a stack is seen). A script is named by a number given the first time its
+ * name is seen: a key of the script names themselves was a kilobyte of text per request in a test
+ * runner's worker (its stacks twenty frames deep through its own files), built, then hashed by
+ * the Map that looks it up. Past MAX_KNOWN_FILES names a script is named in full (never a number
+ * given again to another).
  */
 export function rawStackKey(sites: CallSiteLike[]): string {
   let key = '';
-  for (const site of sites) key += `${site.getScriptNameOrSourceURL?.() ?? ''}@${site.getPosition?.() ?? -1}\n`;
+  for (const site of sites) {
+    const file = site.getScriptNameOrSourceURL?.() ?? '';
+    let id: number | string | undefined = scriptIds.get(file);
+    if (id === undefined) {
+      if (scriptIds.size < MAX_KNOWN_FILES) scriptIds.set(file, (id = scriptIds.size));
+      else id = `"${file}"`;
+    }
+    key += `${id}@${site.getPosition?.() ?? -1} `;
+  }
   return key;
 }
+
+/** rawStackKey's number for each script name (never reused: keys made with them are kept). */
+const scriptIds = new Map<string, number>();
 
 /**
  * Formats a captured stack's call sites into an Initiator: Node-internal frames and the preload's
