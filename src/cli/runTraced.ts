@@ -292,14 +292,15 @@ export async function runTraced(options: RunOptions): Promise<RunResult> {
 async function saveRun(session: Session, options: RunOptions, live: LiveExport | undefined): Promise<Trace> {
   const facts = session.facts();
   if (!live && !options.otlpFile) {
-    await session.saveJson(options.out, facts);
+    // The program has ended and nothing else waits on this loop: written with synchronous calls.
+    await session.saveJson(options.out, facts, { sync: true });
     const derived = session.deriveInPlace(facts);
     if (options.har) await session.saveHar(options.har, derived);
     return derived;
   }
   const trace = session.snapshot(facts);
   await exportSpans(trace, options, live);
-  await session.saveJson(options.out, facts);
+  await session.saveJson(options.out, facts, { sync: true });
   if (options.har) await session.saveHar(options.har, trace);
   return trace;
 }

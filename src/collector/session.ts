@@ -469,10 +469,10 @@ export class Session extends EventEmitter<SessionEvents> {
   /**
    * Writes the trace file (mode 0600, format version 2: what was recorded, compact), record by
    * record: a trace of any size. `trace` is facts() (the default) or snapshot() already taken
-   * (the writer leaves out its derived fields).
+   * (the writer leaves out its derived fields); `sync` as writeTraceFile's.
    */
-  async saveJson(path: string, trace: Trace = this.facts()): Promise<void> {
-    await writeTraceFile(path, trace);
+  async saveJson(path: string, trace: Trace = this.facts(), options: { sync?: boolean } = {}): Promise<void> {
+    await writeTraceFile(path, trace, options);
   }
 
   /** Writes the trace as HAR 1.2 (mode 0600); `trace` as for saveJson (toHar derives what it shows). */

@@ -188,31 +188,46 @@ test('show --json escapes C1 controls, DEL, line separators and bidi overrides i
   assert.equal(back.description, 'd\u009d\u200f');
 });
 
-test('a trace that fits the write buffer (1 MiB) is written at once, a larger one streamed: the same text, 0600, no symlink followed', async () => {
+test('a trace that fits the write buffer (1 MiB) is written at once, a larger one streamed (or written synchronously, `sync`): the same text, 0600, no symlink followed', async () => {
   const { fillSession } = await import(synthetic);
   const sizes = [];
-  for (const n of [0, 10, 800, 1100, 2500]) {
+  for (const [n, sync] of [0, 10, 800, 1100, 2500].flatMap((n) => [[n, false], [n, true]])) {
     const s = fillSession(new core.Session({ description: `n=${n}`, sourceMaps: false }), n);
     // Saved from the snapshot (derived fields and all): the file holds the facts.
     const facts = s.facts();
     const trace = s.snapshot(facts);
-    const out = join(dir, `fit-${n}.json`);
+    const out = join(dir, `fit-${n}-${sync}.json`);
     writeFileSync(out, 'an older and longer file: its bytes must not survive '.repeat(100));
     chmodSync(out, 0o644);
-    await s.saveJson(out, trace);
+    await s.saveJson(out, trace, { sync });
     const text = readFileSync(out, 'utf8');
-    assert.equal(text, JSON.stringify(facts) + '\n', `n=${n}`);
+    assert.equal(text, JSON.stringify(facts) + '\n', `n=${n}, sync ${sync}`);
     if (n > 0) assert.ok(trace.httpRequests[0].timings && !('timings' in facts.httpRequests[0]), 'derived fields left out');
     assert.equal(statSync(out).mode & 0o777, 0o600, `n=${n}`);
     sizes.push(Buffer.byteLength(text));
     // A symlink planted under the name is refused, whichever way the file would be written.
-    const victim = join(dir, `victim-${n}`);
+    const victim = join(dir, `victim-${n}-${sync}`);
     writeFileSync(victim, 'mine');
-    const link = join(dir, `link-${n}.json`);
+    const link = join(dir, `link-${n}-${sync}.json`);
     symlinkSync(victim, link);
-    await assert.rejects(s.saveJson(link, trace), /cannot write/);
+    await assert.rejects(s.saveJson(link, trace, { sync }), /cannot write/);
     assert.equal(readFileSync(victim, 'utf8'), 'mine');
   }
   // Both ways were taken: documents below and above the buffer's size.
   assert.ok(sizes.some((b) => b < 1 << 20) && sizes.some((b) => b > 1 << 20), `sizes ${sizes}`);
+});
+
+test('a record larger than the write buffer is written on its own, streamed or synchronously: the same text', async () => {
+  const { fillSession } = await import(synthetic);
+  const s = fillSession(new core.Session({ description: 'one large record', sourceMaps: false }), 20);
+  const facts = s.facts();
+  // A header value of 1.5 MiB (non-ASCII, so its bytes outnumber its characters): one part the buffer cannot hold.
+  facts.httpRequests[7] = { ...facts.httpRequests[7], reqHeaders: [['x-large', 'é'.repeat(800_000)]] };
+  for (const sync of [false, true]) {
+    const out = join(dir, `large-${sync}.json`);
+    await s.saveJson(out, facts, { sync });
+    const text = readFileSync(out, 'utf8');
+    assert.ok(Buffer.byteLength(text) > 1 << 20, 'larger than the buffer');
+    assert.equal(text, JSON.stringify(facts) + '\n', `sync ${sync}`);
+  }
 });

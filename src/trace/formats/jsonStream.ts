@@ -159,6 +159,13 @@ export interface WriteJsonOptions {
   indent?: boolean;
   /** What an element of the array under the top-level member `key` is written as (default itself). */
   element?: (key: string, value: unknown) => unknown;
+  /**
+   * Written with synchronous calls whatever its size: for a command's last step, whose event loop
+   * has nothing else to do (`nettrace run` once the program ended). By default a document larger
+   * than the write buffer is streamed through fs/promises, leaving the loop free meanwhile (the
+   * extension host), at the cost of loading that module and a thread-pool round trip per buffer.
+   */
+  sync?: boolean;
 }
 
 /**
@@ -189,10 +196,25 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
   // exit of `nettrace run`, issue 52); a larger one is streamed.
   let next = parts.next();
   while (!next.done && put(next.value)) next = parts.next();
-  if (next.done && put('\n')) {
+  const whole = next.done && put('\n');
+  if (whole || options.sync) {
     const fd = openPrivateSync(path);
     try {
-      for (let done = 0; done < used;) done += writeSync(fd, buf, done, used - done);
+      const writeAll = (b: Buffer, offset: number, length: number) => {
+        for (let done = 0; done < length;) done += writeSync(fd, b, offset + done, length - done);
+      };
+      const putAfterFlush = (part: string | Cut) => {
+        writeAll(buf, 0, used);
+        used = 0;
+        if (put(part)) return;
+        const [b, from, length] = bytesOf(part);
+        writeAll(b, from, length);
+      };
+      if (!whole) {
+        for (; !next.done; next = parts.next()) if (!put(next.value)) putAfterFlush(next.value);
+        if (!put('\n')) putAfterFlush('\n');
+      }
+      writeAll(buf, 0, used);
     } finally {
       closeSync(fd);
     }
@@ -212,9 +234,8 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
     const putAfterFlush = async (part: string | Cut) => {
       await flush();
       if (put(part)) return;
-      const cut = typeof part === 'string' ? { text: part, from: 0, cutEnd: 0 } : part;
-      const b = Buffer.from(cut.text);
-      await writeAll(b, cut.from, b.length - cut.from - cut.cutEnd);
+      const [b, from, length] = bytesOf(part);
+      await writeAll(b, from, length);
     };
     for (; !next.done; next = parts.next()) if (!put(next.value)) await putAfterFlush(next.value);
     if (!put('\n')) await putAfterFlush('\n');
@@ -222,6 +243,13 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
   } finally {
     await fh.close();
   }
+}
+
+/** A part too large for the write buffer as its own bytes: the buffer, where they start, how many. */
+function bytesOf(part: string | Cut): [Buffer, number, number] {
+  const cut = typeof part === 'string' ? { text: part, from: 0, cutEnd: 0 } : part;
+  const b = Buffer.from(cut.text);
+  return [b, cut.from, b.length - cut.from - cut.cutEnd];
 }
 
 /** A JSON syntax problem found by JsonObjectScanner; `truncated` when the input just ended. */

@@ -573,11 +573,12 @@ function recordedPart(key: string, value: unknown): unknown {
  * newline (no indentation), less the derived fields (DERIVED_REQUEST_FIELDS,
  * DERIVED_INCOMING_FIELDS) — whether `trace` has them (an enriched trace) or not (the
  * collector's records) — record by record, mode 0600: a trace of any size is written, not only
- * one that fits in a string. Fields this code does not know are written as they are.
+ * one that fits in a string. Fields this code does not know are written as they are. `sync`: see
+ * WriteJsonOptions.sync.
  */
-export function writeTraceFile(path: string, trace: Trace): Promise<void> {
+export function writeTraceFile(path: string, trace: Trace, { sync = false }: { sync?: boolean } = {}): Promise<void> {
   const file = trace.formatVersion === FORMAT_VERSION ? trace : { ...trace, formatVersion: FORMAT_VERSION };
-  return writeJsonFile(path, file, 2, { indent: false, element: recordedPart });
+  return writeJsonFile(path, file, 2, { indent: false, element: recordedPart, sync });
 }
 
 /** Writes a HAR document like writeTraceFile(): entry by entry, mode 0600. */
