@@ -191,7 +191,10 @@ test('show --json escapes C1 controls, DEL, line separators and bidi overrides i
 test('a trace that fits the write buffer (1 MiB) is written at once, a larger one streamed (or written synchronously, `sync`): the same text, 0600, no symlink followed', async () => {
   const { fillSession } = await import(synthetic);
   const sizes = [];
-  for (const [n, sync] of [0, 10, 800, 1100, 2500].flatMap((n) => [[n, false], [n, true]])) {
+  for (const [n, sync] of [0, 10, 800, 1100, 2500].flatMap((n) => [
+    [n, false],
+    [n, true],
+  ])) {
     const s = fillSession(new core.Session({ description: `n=${n}`, sourceMaps: false }), n);
     // Saved from the snapshot (derived fields and all): the file holds the facts.
     const facts = s.facts();
