@@ -136,13 +136,10 @@ test(
         const id = traces.replayed.httpRequests.find((r) => new URL(r.reqURL).pathname === path).traceID;
         await page.evaluate((traceID) => window.postMessage({ type: 'select', traceID }, '*'), id);
         // The exact path: `/jobs` is also part of `/jobs/7`, whose detail may still be shown.
-        await page.waitForFunction(
-          (p) => {
-            const url = document.querySelector('.detail-head .detail-title .url')?.textContent;
-            return url !== undefined && new URL(url).pathname === p;
-          },
-          path,
-        );
+        await page.waitForFunction((p) => {
+          const url = document.querySelector('.detail-head .detail-title .url')?.textContent;
+          return url !== undefined && new URL(url).pathname === p;
+        }, path);
         await page.waitForSelector('.detail-head .detail-replay');
         return page.$eval('.detail-head', (h) => ({
           line: h.querySelector('.detail-replay').textContent,

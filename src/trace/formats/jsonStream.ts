@@ -160,10 +160,8 @@ export interface WriteJsonOptions {
   /** What an element of the array under the top-level member `key` is written as (default itself). */
   element?: (key: string, value: unknown) => unknown;
   /**
-   * Written with synchronous calls whatever its size: for a command's last step, whose event loop
-   * has nothing else to do (`nettrace run` once the program ended). By default a document larger
-   * than the write buffer is streamed through fs/promises, leaving the loop free meanwhile (the
-   * extension host), at the cost of loading that module and a thread-pool round trip per buffer.
+   * Written with synchronous calls at any size (a command's last step: `nettrace run` once the
+   * program ended), not streamed through fs/promises to leave the loop free (the extension host).
    */
   sync?: boolean;
 }
@@ -197,24 +195,30 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
   let next = parts.next();
   while (!next.done && put(next.value)) next = parts.next();
   const whole = next.done && put('\n');
+  /** The byte ranges left to write, in order; the buffer is reused, so each is written before the next is asked for. */
+  function* ranges(): Generator<[Buffer, number, number]> {
+    if (!whole) {
+      const rest = function* () {
+        for (; !next.done; next = parts.next()) yield next.value;
+        yield '\n';
+      };
+      for (const part of rest()) {
+        if (put(part)) continue;
+        yield [buf, 0, used];
+        used = 0;
+        if (put(part)) continue;
+        // A part larger than the buffer is written on its own.
+        const cut = typeof part === 'string' ? { text: part, from: 0, cutEnd: 0 } : part;
+        const b = Buffer.from(cut.text);
+        yield [b, cut.from, b.length - cut.from - cut.cutEnd];
+      }
+    }
+    yield [buf, 0, used];
+  }
   if (whole || options.sync) {
     const fd = openPrivateSync(path);
     try {
-      const writeAll = (b: Buffer, offset: number, length: number) => {
-        for (let done = 0; done < length;) done += writeSync(fd, b, offset + done, length - done);
-      };
-      const putAfterFlush = (part: string | Cut) => {
-        writeAll(buf, 0, used);
-        used = 0;
-        if (put(part)) return;
-        const [b, from, length] = bytesOf(part);
-        writeAll(b, from, length);
-      };
-      if (!whole) {
-        for (; !next.done; next = parts.next()) if (!put(next.value)) putAfterFlush(next.value);
-        if (!put('\n')) putAfterFlush('\n');
-      }
-      writeAll(buf, 0, used);
+      for (const [b, offset, length] of ranges()) for (let done = 0; done < length;) done += writeSync(fd, b, offset + done, length - done);
     } finally {
       closeSync(fd);
     }
@@ -222,34 +226,11 @@ export async function writeJsonFile(path: string, value: unknown, streamDepth: n
   }
   const fh = await openPrivate(path);
   try {
-    /** Writes `length` bytes of `b` from `offset`, however many calls the file takes. */
-    const writeAll = async (b: Buffer, offset: number, length: number) => {
+    for (const [b, offset, length] of ranges())
       for (let done = 0; done < length;) done += (await fh.write(b, offset + done, length - done)).bytesWritten;
-    };
-    const flush = async () => {
-      await writeAll(buf, 0, used);
-      used = 0;
-    };
-    /** put, once the buffer is written out; a part larger than the buffer is written on its own. */
-    const putAfterFlush = async (part: string | Cut) => {
-      await flush();
-      if (put(part)) return;
-      const [b, from, length] = bytesOf(part);
-      await writeAll(b, from, length);
-    };
-    for (; !next.done; next = parts.next()) if (!put(next.value)) await putAfterFlush(next.value);
-    if (!put('\n')) await putAfterFlush('\n');
-    await flush();
   } finally {
     await fh.close();
   }
-}
-
-/** A part too large for the write buffer as its own bytes: the buffer, where they start, how many. */
-function bytesOf(part: string | Cut): [Buffer, number, number] {
-  const cut = typeof part === 'string' ? { text: part, from: 0, cutEnd: 0 } : part;
-  const b = Buffer.from(cut.text);
-  return [b, cut.from, b.length - cut.from - cut.cutEnd];
 }
 
 /** A JSON syntax problem found by JsonObjectScanner; `truncated` when the input just ended. */
