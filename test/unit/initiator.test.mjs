@@ -151,6 +151,13 @@ test('captureStack: the program frame below 30 library frames is found (deep cap
   assert.ok(m.callSites(direct).length <= 12);
 });
 
+test('captureStack: the program 13 library frames down (axios through follow-redirects) in one capture of 16 frames at most', () => {
+  const h = deepLibrary(12, m.captureStack, undefined, undefined, OWN);
+  const sites = m.callSites(h);
+  assert.equal(m.isProgramFile(sites[13].getFileName(), OWN), true, 'the 14th frame is the program’s');
+  assert.ok(sites.length <= 16, `${sites.length} frames: captured again, deep`);
+});
+
 test('captureStack: a stack with no program frame at all is marked (and not an error)', () => {
   const only = vm.runInThisContext('(function lib(capture, own, done) { done(capture(undefined, 12, own)); })', {
     filename: '/virtual/node_modules/x/index.js',
