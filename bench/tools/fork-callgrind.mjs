@@ -12,8 +12,9 @@
 // The runs are made as bench/callgrind.mjs makes them (its header): V8 on one thread with fixed
 // seeds, each bundle's time constants scaled (--time-scale; --sampled leaves the initiators' budget
 // as built; on 2026-11-28 its traced runs spread by ≈ 10%, without it most repeated within 0.1%,
-// one in nine 5% over: read the median), the code cache warmed first by a run outside valgrind, in the suite's folder (a worker's
-// cwd: Node reads the package.json above the cwd for a `--require`d preload). --out-dir keeps
+// one in nine 5% over: read the median), the code cache warmed first by a run outside valgrind,
+// in the suite's folder (a worker's cwd: Node reads the package.json above the cwd for a
+// `--require`d preload). --out-dir keeps
 // DIR/<condition>-<calls>.out of the last round: `node bench/tools/callgrind-groups.mjs DIR 0 1 0 100`
 // splits the per-call difference, `--whole` (same arguments) the whole process's at 100.
 import { execFile } from 'node:child_process';

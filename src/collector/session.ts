@@ -12,6 +12,7 @@ import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
 import { enrichIncomingFrom, enrichIncomingIn, enrichRequest, enrichRequestInPlace, indexRecords, type RecordIndex } from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
+import type { WriteJsonOptions } from '../trace/formats/jsonStream';
 import type { DebuggerPause, HttpRequest, Initiator, RecordKind, Trace } from '../trace/contract/types';
 import type { IncomingRequest } from '../trace/contract/incoming';
 import type { TraceRules } from '../trace/contract/ruleTypes';
@@ -471,7 +472,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * record: a trace of any size. `trace` is facts() (the default) or snapshot() already taken
    * (the writer leaves out its derived fields); `sync` as writeTraceFile's.
    */
-  async saveJson(path: string, trace: Trace = this.facts(), options: { sync?: boolean } = {}): Promise<void> {
+  async saveJson(path: string, trace: Trace = this.facts(), options: Pick<WriteJsonOptions, 'sync'> = {}): Promise<void> {
     await writeTraceFile(path, trace, options);
   }
 

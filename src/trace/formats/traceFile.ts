@@ -12,7 +12,15 @@ import { normalizeReplayRun } from './replayNormalize';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Har } from './har';
-import { JsonObjectScanner, JsonScanError, JsonTooDeepError, MAX_JSON_DEPTH, tooDeepAt, writeJsonFile } from './jsonStream';
+import {
+  JsonObjectScanner,
+  JsonScanError,
+  JsonTooDeepError,
+  MAX_JSON_DEPTH,
+  tooDeepAt,
+  writeJsonFile,
+  type WriteJsonOptions,
+} from './jsonStream';
 import {
   normalizeDebuggerPauses,
   normalizeDials,
@@ -576,7 +584,7 @@ function recordedPart(key: string, value: unknown): unknown {
  * one that fits in a string. Fields this code does not know are written as they are. `sync`: see
  * WriteJsonOptions.sync.
  */
-export function writeTraceFile(path: string, trace: Trace, { sync = false }: { sync?: boolean } = {}): Promise<void> {
+export function writeTraceFile(path: string, trace: Trace, { sync = false }: Pick<WriteJsonOptions, 'sync'> = {}): Promise<void> {
   const file = trace.formatVersion === FORMAT_VERSION ? trace : { ...trace, formatVersion: FORMAT_VERSION };
   return writeJsonFile(path, file, 2, { indent: false, element: recordedPart, sync });
 }
