@@ -286,7 +286,7 @@ export class HelperLink {
   private appendTo(conn: TcpConn, ev: KernelEvent): void {
     const list = conn.kernelEvents ?? [];
     if (!addKernelEvent(list, ev)) return;
-    this.session.builder.kernelEventsAdded(conn.traceID, list, earliestAt(ev));
+    this.session.builder.kernelEventsAdded(conn, list, earliestAt(ev));
     this.session.noteChange();
   }
 

@@ -81,6 +81,13 @@ const otherCounts = new WeakMap<KernelEvent[], number>();
  * MAX_DATA_EVENTS).
  */
 export function addKernelEvent(list: KernelEvent[], ev: KernelEvent): boolean {
+  const n = list.length;
+  // The line of most: an arrival after every event so far, the list shorter than the arrivals' cap
+  // (so both classes are under theirs): a push, without counting the list's other events.
+  if (n < MAX_DATA_EVENTS && isArrival(ev) && (n === 0 || list[n - 1].at <= ev.at)) {
+    list.push(ev);
+    return true;
+  }
   let others = otherCounts.get(list);
   if (others === undefined) {
     others = 0;

@@ -337,6 +337,31 @@ test('a long kept-alive connection keeps an arrival per exchange past the 256 ot
   assert.equal(before.tcpConns[0].kernelEvents.length, 1256, "the snapshot's list is its own");
 });
 
+test('arrivals before any other event: the others still stop at 256 after them, and arrivals at their own cap (65,536) whatever came first', () => {
+  const { link, record, tcp } = setup();
+  record('tcpConns', 'c1', { addrTuple: tuple(40030), connected: true });
+  const ev = (kind, at, extra = {}) => ({
+    type: 'kernelEvent',
+    pid: 42,
+    key: `127.0.0.1:40030>127.0.0.1:8080`,
+    kind,
+    at: T0 + at,
+    ...extra,
+  });
+  for (let i = 0; i < 1000; i++) link.apply(ev('dataIn', i));
+  for (let i = 0; i < 300; i++) link.apply(ev('retransmit', 2000 + i, { total: i + 1 }));
+  let events = tcp('tcp-1').kernelEvents;
+  assert.equal(events.filter((e) => e.kind === 'retransmit').length, 256, 'other kinds: at most 256, counted past the arrivals');
+  for (let i = 1000; i < 70_000; i++) link.apply(ev('dataIn', 3000 + i / 100));
+  events = tcp('tcp-1').kernelEvents;
+  assert.equal(events.filter((e) => e.kind === 'dataIn').length, 65_536, 'arrivals: at most 65,536');
+  assert.equal(events.length, 65_536 + 256);
+  assert.ok(
+    events.every((e, i) => i === 0 || events[i - 1].at <= e.at),
+    'in time order',
+  );
+});
+
 test('an arrival named by its tuple key (the native helper’s dataIn line) lands as one named by its tuple does, early or not', () => {
   const { link, record, tcp } = setup();
   const arrival = (port, at, extra = {}) => ({

@@ -95,12 +95,12 @@ test('a kernel event changes only the requests of its connection it falls in, no
   s.flushChanges();
   const heard = [];
   s.on('change', (requestIDs) => heard.push(...requestIDs));
-  const conn = s.builder.trace.tcpConns[0].traceID;
+  const conn = s.builder.trace.tcpConns[0];
   const ids = s.builder.trace.httpRequests.map((r) => r.traceID);
   // Request 100 is sent at +1001 ms and read at +1006: its response's first byte arrived at +1003.
   const ev = { kind: 'dataIn', at: 1003 };
   const list = [ev];
-  assert.ok(s.builder.kernelEventsAdded(conn, list, 1003));
+  s.builder.kernelEventsAdded(conn, list, 1003);
   s.flushChanges();
   assert.deepEqual(heard, [ids[99]]);
   assert.deepEqual(s.snapshot().httpRequests[99].kernelTimings, { respFirstByteAt: 1003 });
@@ -108,20 +108,19 @@ test('a kernel event changes only the requests of its connection it falls in, no
   heard.length = 0;
   const next = { kind: 'dataIn', at: 1003.5, prevLastAt: 996.5 };
   list.push(next);
-  assert.ok(s.builder.kernelEventsAdded(conn, list, 996.5));
+  s.builder.kernelEventsAdded(conn, list, 996.5);
   s.flushChanges();
   assert.deepEqual(heard.sort(), [ids[98], ids[99]].sort());
   // Several events in one batch: their requests are marked together, once, from the earliest.
   heard.length = 0;
   list.push({ kind: 'dataIn', at: 1004 }, { kind: 'retransmit', at: 986.5 });
-  assert.ok(s.builder.kernelEventsAdded(conn, list, 1004));
-  assert.ok(s.builder.kernelEventsAdded(conn, list, 986.5));
-  assert.equal(s.builder.kernelEventsAdded('tcp-none', [], 1), false);
+  s.builder.kernelEventsAdded(conn, list, 1004);
+  s.builder.kernelEventsAdded(conn, list, 986.5);
   s.flushChanges();
   assert.deepEqual(heard.sort(), [ids[97], ids[98], ids[99]].sort());
   // Without a moment (a field of the whole connection) every request on it changes.
   heard.length = 0;
-  assert.ok(s.builder.mergeFields('tcpConns', conn, { kernelEvents: list }));
+  assert.ok(s.builder.mergeFields('tcpConns', conn.traceID, { kernelEvents: list }));
   s.flushChanges();
   assert.equal(heard.length, 100);
   s.dispose();
@@ -139,7 +138,7 @@ test('kernel events in batches mark exactly the requests a walk from the newest 
     const ends = [];
     const heard = [];
     s.on('change', (ids) => heard.push(...ids));
-    const conn = () => s.builder.trace.tcpConns[0].traceID;
+    const conn = () => s.builder.trace.tcpConns[0];
     const list = [];
     let n = 0;
     for (let batch = 0; batch < 30; batch++) {
@@ -179,7 +178,7 @@ test('a session nobody listens to forgets its changes at each interval; ChangeLo
   const [s, c] = session();
   s.apply(c, { type: 'record', kind: 'tcpConns', id: 't1', fields: { connected: true, connectBeginAt: T0, connectEndAt: T0 + 1 } });
   for (let i = 0; i < 5; i++) s.apply(c, request(i, { tcpConn: 't1', reusedConn: i > 0 }));
-  const conn = s.builder.trace.tcpConns[0].traceID;
+  const conn = s.builder.trace.tcpConns[0];
   const list = [{ kind: 'dataIn', at: 35 }];
   s.builder.kernelEventsAdded(conn, list, 35);
   // No `change` listener: the interval's flush drops what changed, kernel marks included.

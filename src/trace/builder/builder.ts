@@ -18,7 +18,7 @@ import { RecordUsers } from './recordUsers';
 import { TraceStats } from './traceStats';
 import { ID_PREFIX, RECORD_KINDS } from '../contract/wire';
 import { RecordTable } from './recordTable';
-import type { HttpRequest, Initiator, ProcessInfo, RecordKind, RecordOfKind, Trace } from '../contract/types';
+import type { HttpRequest, Initiator, ProcessInfo, RecordKind, RecordOfKind, TcpConn, Trace } from '../contract/types';
 import type { IncompleteReason } from '../contract/incoming';
 import type { KernelEvent } from '../contract/kernelRecords';
 import {
@@ -461,15 +461,13 @@ export class TraceBuilder implements UpsertHost {
    * addKernelEvent); `list` is that array, `since` the earliest moment the new ones tell of. Its
    * requests are marked at the next takeChanges, once per connection and batch: a kept-alive
    * connection gets an arrival per response, and marking them one by one walked the connection's
-   * requests each time. False when there is no such connection.
+   * requests each time. `conn` is the record itself, as the caller found it (get, onRecord): it is
+   * not looked up again for each arrival (a record cleared since is skipped when marking).
    */
-  kernelEventsAdded(traceID: string, list: KernelEvent[], since: number): boolean {
-    const record = this.byId[KIND_INDEX.get('tcpConns')!].get(traceID);
-    if (!record) return false;
-    if (record.kernelEvents !== list) setField(record, 'kernelEvents', list);
-    const before = this.kernelSince.get(traceID);
-    if (before === undefined || since < before) this.kernelSince.set(traceID, since);
-    return true;
+  kernelEventsAdded(conn: TcpConn, list: KernelEvent[], since: number): void {
+    if (conn.kernelEvents !== list) setField(conn as unknown as AnyRecord, 'kernelEvents', list);
+    const before = this.kernelSince.get(conn.traceID);
+    if (before === undefined || since < before) this.kernelSince.set(conn.traceID, since);
   }
 
   /** Connections with kernel events not yet marked (kernelEventsAdded), with the earliest moment they tell of. */

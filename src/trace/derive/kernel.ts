@@ -186,7 +186,7 @@ export function kernelTimingsOf(
   if (!(events[i]?.at <= read)) i = nextDataIn(events, firstAtOrAfter(events, sent - KERNEL_CLOCK_SLACK_MS));
   const first = events[i];
   if (first?.kind !== 'dataIn' || first.at > read + KERNEL_CLOCK_SLACK_MS) return undefined;
-  const out: KernelTimings = { respFirstByteAt: Math.min(first.at, read) };
+  const firstAt = Math.min(first.at, read);
   let next: KernelEvent | undefined;
   for (let j = i + 1; j < events.length && !next; j++) {
     const e = events[j];
@@ -194,19 +194,33 @@ export function kernelTimingsOf(
   }
   const last = next?.kind === 'dataEnd' ? next.at : next?.kind === 'dataIn' ? next.prevLastAt : undefined;
   const done = req.respDoneAt;
-  if (last !== undefined && last >= first.at && (done === undefined || last <= done + KERNEL_CLOCK_SLACK_MS)) {
-    out.respLastByteAt = done !== undefined ? Math.min(last, done) : last;
-  }
+  const lastAt =
+    last !== undefined && last >= first.at && (done === undefined || last <= done + KERNEL_CLOCK_SLACK_MS)
+      ? done !== undefined
+        ? Math.min(last, done)
+        : last
+      : undefined;
   // An acknowledgement from before the request was sent acknowledged something else.
-  if (first.ackedAt !== undefined && first.ackedAt >= sent - KERNEL_CLOCK_SLACK_MS) {
-    out.reqAckedAt = Math.min(Math.max(first.ackedAt, sent), out.respFirstByteAt);
+  const ackedAt =
+    first.ackedAt !== undefined && first.ackedAt >= sent - KERNEL_CLOCK_SLACK_MS
+      ? Math.min(Math.max(first.ackedAt, sent), firstAt)
+      : undefined;
+  const wait = waitParts(req.reqSentAt, read, firstAt, ackedAt, conn?.tcpMetrics);
+  let receive: KernelTimings['receive'];
+  if (done !== undefined && lastAt !== undefined) {
+    const lastIn = clamp(lastAt, read, done);
+    receive = { wire: ms3(lastIn - read), queued: ms3(done - lastIn) };
   }
-  const wait = waitParts(req.reqSentAt, read, out, conn?.tcpMetrics);
+  // Made at once, with the fields it has in the format's order: this runs for every request a
+  // helper saw, and an object grown field by field kept a property array beside it for the run.
+  if (lastAt !== undefined && ackedAt !== undefined && wait && receive) {
+    return { respFirstByteAt: firstAt, respLastByteAt: lastAt, reqAckedAt: ackedAt, wait, receive };
+  }
+  const out: KernelTimings = { respFirstByteAt: firstAt };
+  if (lastAt !== undefined) out.respLastByteAt = lastAt;
+  if (ackedAt !== undefined) out.reqAckedAt = ackedAt;
   if (wait) out.wait = wait;
-  if (done !== undefined && out.respLastByteAt !== undefined) {
-    const lastIn = clamp(out.respLastByteAt, read, done);
-    out.receive = { wire: ms3(lastIn - read), queued: ms3(done - lastIn) };
-  }
+  if (receive) out.receive = receive;
   return out;
 }
 
@@ -219,18 +233,19 @@ export function kernelTimingsOf(
 function waitParts(
   sent: number | undefined,
   read: number,
-  k: KernelTimings,
+  firstAt: number,
+  ackedAt: number | undefined,
   tm: TcpMetrics | undefined,
 ): KernelTimings['wait'] | undefined {
   if (sent === undefined || read < sent) return undefined;
   // The shorter of the two round trips known (a variable, not a list: this runs for every request).
-  let trip = k.reqAckedAt !== undefined ? k.reqAckedAt - sent : undefined;
+  let trip = ackedAt !== undefined ? ackedAt - sent : undefined;
   if (tm?.connectLatencyUs !== undefined) {
     const handshake = (tm.connectLatencyUs - (tm.synRetransmitAfterUs ?? 0)) / 1000;
     trip = trip === undefined ? handshake : Math.min(trip, handshake);
   }
   if (trip === undefined) return undefined;
-  const arrived = clamp(k.respFirstByteAt, sent, read);
+  const arrived = clamp(firstAt, sent, read);
   const network = clamp(trip, 0, arrived - sent);
   return { network: ms3(network), server: ms3(arrived - sent - network), program: ms3(read - arrived) };
 }
