@@ -36,10 +36,15 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
       if (typeof m.beginAt !== 'number') return undefined;
       return { kind: 'zeroWindow', at, beginAt: rel(m.beginAt), side: m.side === 'local' ? 'local' : 'peer' };
     case 'dataIn': {
-      const ev: KernelEvent = { kind: 'dataIn', at };
-      if (typeof m.prevLastAt === 'number') ev.prevLastAt = rel(m.prevLastAt);
-      if (typeof m.ackedAt === 'number') ev.ackedAt = rel(m.ackedAt);
-      return ev;
+      // Made whole in one literal for the lines of most (a kept-alive connection's arrival has both
+      // times, its first has the acknowledgement alone): an object grown field by field kept a
+      // property array beside it for the whole run, one per response.
+      const prev = typeof m.prevLastAt === 'number' ? rel(m.prevLastAt) : undefined;
+      const acked = typeof m.ackedAt === 'number' ? rel(m.ackedAt) : undefined;
+      if (acked !== undefined) {
+        return prev !== undefined ? { kind: 'dataIn', at, prevLastAt: prev, ackedAt: acked } : { kind: 'dataIn', at, ackedAt: acked };
+      }
+      return prev !== undefined ? { kind: 'dataIn', at, prevLastAt: prev } : { kind: 'dataIn', at };
     }
     case 'drop':
       return {
