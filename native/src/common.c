@@ -78,12 +78,18 @@ static void escaped(struct nt_json *j, const char *s)
 	put1(j, '"');
 }
 
-/* Keys are string literals of this program: no escaping needed. */
-void nt_json_key(struct nt_json *j, const char *key)
+/* The comma before every field or item but the first. */
+static void sep(struct nt_json *j)
 {
 	if (!j->first)
 		put1(j, ',');
 	j->first = 0;
+}
+
+/* Keys are string literals of this program: no escaping needed. */
+void nt_json_key(struct nt_json *j, const char *key)
+{
+	sep(j);
 	put1(j, '"');
 	put(j, key, strlen(key));
 	put1(j, '"');
@@ -106,8 +112,25 @@ void nt_json_begin(struct nt_json *j, const char *type)
 {
 	j->len = 0;
 	j->first = 1;
+	j->close = '}';
 	put1(j, '{');
 	nt_json_str(j, "type", type);
+}
+
+void nt_json_array_begin(struct nt_json *j, const char *tag)
+{
+	j->len = 0;
+	j->first = 1;
+	j->close = ']';
+	put1(j, '[');
+	sep(j);
+	escaped(j, tag);
+}
+
+void nt_json_item_u64(struct nt_json *j, unsigned long long v)
+{
+	sep(j);
+	put_u64(j, v);
 }
 
 void nt_json_str(struct nt_json *j, const char *key, const char *val)
@@ -123,9 +146,25 @@ void nt_json_u64(struct nt_json *j, const char *key, unsigned long long v)
 }
 
 /* A number with three decimals (times in ms, durations in µs). */
+static void put_num(struct nt_json *j, double v);
+
 void nt_json_num(struct nt_json *j, const char *key, double v)
 {
 	nt_json_key(j, key);
+	put_num(j, v);
+}
+
+void nt_json_item_num(struct nt_json *j, double v, int present)
+{
+	sep(j);
+	if (present)
+		put_num(j, v);
+	else
+		put(j, "null", 4);
+}
+
+static void put_num(struct nt_json *j, double v)
+{
 	if (v < 0) {
 		put(j, "-", 1);
 		v = -v;
@@ -185,12 +224,12 @@ static void key_end(struct nt_json *j, const char *ip, unsigned port)
 	put_u64(j, port);
 }
 
-void nt_json_tuple_key(struct nt_json *j, const char *key, const struct nt_tuple *t)
+void nt_json_item_tuple_key(struct nt_json *j, const struct nt_tuple *t)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
 	nt_addr_str(t->family, t->saddr, s, sizeof(s));
 	nt_addr_str(t->family, t->daddr, d, sizeof(d));
-	nt_json_key(j, key);
+	sep(j);
 	put1(j, '"');
 	key_end(j, s, t->sport);
 	put1(j, '>');
@@ -236,7 +275,8 @@ void nt_out_flush(void)
 
 void nt_json_end(struct nt_json *j)
 {
-	put(j, "}\n", 2);
+	put1(j, j->close);
+	put1(j, '\n');
 	if (out_len + j->len > sizeof(out_buf))
 		nt_out_flush();
 	if (j->len > sizeof(out_buf)) {

@@ -20,6 +20,7 @@ struct nt_json {
 	char buf[4096];
 	size_t len;
 	int first;
+	char close; /* '}' for an object line, ']' for an array line */
 };
 
 void nt_json_begin(struct nt_json *j, const char *type);
@@ -30,9 +31,16 @@ void nt_json_u64(struct nt_json *j, const char *key, unsigned long long v);
 void nt_json_num(struct nt_json *j, const char *key, double v);
 void nt_json_bool(struct nt_json *j, const char *key, int v);
 void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t);
+/* An array line instead of an object, its first item the string `tag`; items follow without keys.
+ * For the line of most (an arrival: src/protocol/helper.ts HelperArrivalLine), which the collector
+ * parses a third cheaper without the field names. */
+void nt_json_array_begin(struct nt_json *j, const char *tag);
+void nt_json_item_u64(struct nt_json *j, unsigned long long v);
+/* A time as nt_json_num writes it, or null when `present` is 0. */
+void nt_json_item_num(struct nt_json *j, double v, int present);
 /* The tuple as one string, "srcIP:srcPort>dstIP:dstPort" (IPv6 in brackets): src/protocol/helper.ts
  * tupleKey of what nt_json_tuple writes. */
-void nt_json_tuple_key(struct nt_json *j, const char *key, const struct nt_tuple *t);
+void nt_json_item_tuple_key(struct nt_json *j, const struct nt_tuple *t);
 void nt_json_obj_begin(struct nt_json *j, const char *key);
 void nt_json_obj_end(struct nt_json *j);
 void nt_json_end(struct nt_json *j);

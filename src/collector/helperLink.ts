@@ -13,16 +13,19 @@
  */
 
 import {
+  isArrivalLine,
   tcpConnFieldsFromHelper,
   tupleKey,
+  type HelperArrivalLine,
   type HelperCaptureMessage,
   type HelperCommand,
   type HelperKernelEventMessage,
+  type HelperLine,
   type HelperMessage,
   type HelperReadyMessage,
 } from '../protocol/helper';
 import { SETUP_HINT } from '../helper/setupHint';
-import { addKernelEvent, earliestAt, failedConnectOf, kernelEventOf } from './kernelEvents';
+import { addKernelEvent, arrivalEvent, earliestAt, failedConnectOf, kernelEventOf } from './kernelEvents';
 import type { AddrTuple, HelperStats, RecordKind, TcpConn, Trace } from '../trace/contract/types';
 import type { KernelEvent, TcpMetrics } from '../trace/contract/kernelRecords';
 import type { Session } from './session';
@@ -121,11 +124,12 @@ export class HelperLink {
   }
 
   /** Applies one helper line. Never throws: a bad line becomes a warning. */
-  apply(message: HelperMessage): void {
+  apply(message: HelperLine): void {
     try {
-      // The line of most (one per response on a kept-alive connection) in a small function of its
-      // own: V8 compiles it soon and cheaply, and the switch of every other kind stays cold.
-      if (typeof message === 'object' && message !== null && message.type === 'kernelEvent') this.kernelEvent(message);
+      // The lines of most (an arrival per response on a kept-alive connection, then the other
+      // kernel events) in small functions of their own: the switch of every other kind stays cold.
+      if (isArrivalLine(message)) this.arrival(message);
+      else if (typeof message === 'object' && message !== null && message.type === 'kernelEvent') this.kernelEvent(message);
       else this.applyChecked(message);
     } catch (err) {
       this.session.warn(`could not apply a helper message: ${err instanceof Error ? err.message : String(err)}`);
@@ -139,6 +143,21 @@ export class HelperLink {
   private kernelEvent(m: HelperKernelEventMessage): void {
     const ev = kernelEventOf(m, this.rel);
     if (ev) this.addEvent(m, ev);
+  }
+
+  /** An arrival line (HelperArrivalLine): its event added to the connection its key names. */
+  private arrival(a: HelperArrivalLine): void {
+    // By index: destructuring runs the array's iterator, which is slow before V8 optimizes this.
+    const key = a[2];
+    const at = a[3];
+    if (typeof key !== 'string' || typeof at !== 'number') return;
+    const prev = a[4];
+    const acked = a[5];
+    const rel = this.rel;
+    this.addByKey(
+      key,
+      arrivalEvent(rel(at), typeof prev === 'number' ? rel(prev) : undefined, typeof acked === 'number' ? rel(acked) : undefined),
+    );
   }
 
   private applyChecked(m: HelperMessage): void {
@@ -266,16 +285,26 @@ export class HelperLink {
   private addEvent(m: HelperKernelEventMessage, ev: KernelEvent): void {
     const key = typeof m.key === 'string' ? m.key : m.addrTuple && tupleKey(m.addrTuple);
     if (key === undefined) return;
-    const id = this.byKey.get(key);
-    const rec = id ? this.session.builder.get('tcpConns', id) : undefined;
-    if (rec) {
-      this.appendTo(rec, ev);
-      return;
-    }
-    if (ev.kind === 'socketError') {
+    if (ev.kind === 'socketError' && this.connOf(key) === undefined) {
       this.lateErrors.push({ m, ev });
       if (this.lateErrors.length > 256) this.lateErrors.shift();
       this.placeLateErrors();
+      return;
+    }
+    this.addByKey(key, ev);
+  }
+
+  /** The connection with tuple key `key`, once the preload reported it. */
+  private connOf(key: string): TcpConn | undefined {
+    const id = this.byKey.get(key);
+    return id ? this.session.builder.get('tcpConns', id) : undefined;
+  }
+
+  /** Adds a kernel event to the connection with tuple key `key`, or keeps it for it until the preload reports it. */
+  private addByKey(key: string, ev: KernelEvent): void {
+    const rec = this.connOf(key);
+    if (rec) {
+      this.appendTo(rec, ev);
       return;
     }
     const list = (this.pending.get(key)?.kernelEvents as KernelEvent[] | undefined) ?? [];

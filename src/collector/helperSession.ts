@@ -26,7 +26,7 @@ import { forgetProbes } from '../helper/probeCache';
 import { resolveHelperRoot } from '../helper/install';
 import { findOnPath } from '../helper/findOnPath';
 import { SETUP_HINT } from '../helper/setupHint';
-import type { HelperAuthority, HelperMessage } from '../protocol/helper';
+import { isArrivalLine, type HelperAuthority, type HelperLine } from '../protocol/helper';
 import type { PacketCapture } from '../trace/contract/types';
 
 /** How hard to try: `auto` uses the helper when it can start, `off` never, `required` fails without it. */
@@ -201,10 +201,10 @@ export class SessionHelper {
     const seen = client.messages.slice();
     // The client keeps every line for startHelper(); from here on the link has them instead.
     client.messages.length = 0;
-    for (const m of seen) this.link.apply(m.type === 'ready' && client.ready ? client.ready : m);
-    client.on('message', (m: HelperMessage) => {
+    for (const m of seen) this.link.apply(!isArrivalLine(m) && m.type === 'ready' && client.ready ? client.ready : m);
+    client.on('message', (m: HelperLine) => {
       client.messages.length = 0;
-      this.link.apply(m.type === 'ready' && client.ready ? client.ready : m);
+      this.link.apply(!isArrivalLine(m) && m.type === 'ready' && client.ready ? client.ready : m);
     });
     client.on('exit', (code: number | null) => this.link.ended(code));
   }

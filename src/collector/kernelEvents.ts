@@ -35,17 +35,12 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
     case 'zeroWindow':
       if (typeof m.beginAt !== 'number') return undefined;
       return { kind: 'zeroWindow', at, beginAt: rel(m.beginAt), side: m.side === 'local' ? 'local' : 'peer' };
-    case 'dataIn': {
-      // Made whole in one literal for the lines of most (a kept-alive connection's arrival has both
-      // times, its first has the acknowledgement alone): an object grown field by field kept a
-      // property array beside it for the whole run, one per response.
-      const prev = typeof m.prevLastAt === 'number' ? rel(m.prevLastAt) : undefined;
-      const acked = typeof m.ackedAt === 'number' ? rel(m.ackedAt) : undefined;
-      if (acked !== undefined) {
-        return prev !== undefined ? { kind: 'dataIn', at, prevLastAt: prev, ackedAt: acked } : { kind: 'dataIn', at, ackedAt: acked };
-      }
-      return prev !== undefined ? { kind: 'dataIn', at, prevLastAt: prev } : { kind: 'dataIn', at };
-    }
+    case 'dataIn':
+      return arrivalEvent(
+        at,
+        typeof m.prevLastAt === 'number' ? rel(m.prevLastAt) : undefined,
+        typeof m.ackedAt === 'number' ? rel(m.ackedAt) : undefined,
+      );
     case 'drop':
       return {
         kind: 'drop',
@@ -66,6 +61,19 @@ export function kernelEventOf(m: HelperKernelEventMessage, rel: (epochMs: number
     default:
       return undefined;
   }
+}
+
+/**
+ * A `dataIn` event, times trace-relative (an arrival line, HelperArrivalLine, or an older helper's
+ * object line). Made whole in one literal for the lines of most (a kept-alive connection's arrival
+ * has both times, its first has the acknowledgement alone): an object grown field by field kept a
+ * property array beside it for the whole run, one per response.
+ */
+export function arrivalEvent(at: number, prevLastAt: number | undefined, ackedAt: number | undefined): KernelEvent {
+  if (ackedAt !== undefined) {
+    return prevLastAt !== undefined ? { kind: 'dataIn', at, prevLastAt, ackedAt } : { kind: 'dataIn', at, ackedAt };
+  }
+  return prevLastAt !== undefined ? { kind: 'dataIn', at, prevLastAt } : { kind: 'dataIn', at };
 }
 
 /** The earliest moment a kernel event tells of (a zero window's begin, the previous arrival's end, an acknowledgement): requests that ended before it do not read it. */

@@ -19,7 +19,7 @@ import { isatty } from 'node:tty';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { HelperAuthority, HelperCommand, HelperMessage, HelperReadyMessage } from '../protocol/helper';
+import { isArrivalLine, type HelperAuthority, type HelperCommand, type HelperLine, type HelperReadyMessage } from '../protocol/helper';
 import { probeKey, recallProbes, rememberProbes, type ProbeFacts } from './probeCache';
 import { KEPT_VARIABLES, ROOT_PATH } from './rootEnv';
 import { SETUP_HINT } from './setupHint';
@@ -224,10 +224,10 @@ function sudoWithoutPassword(opts: HelperOptions): boolean {
 /** How long after the helper's exit its output may still be read before it counts as ended (ms). */
 const HELPER_OUTPUT_GRACE_MS = 1000;
 
-/** A running helper: emits 'message' (HelperMessage) and 'exit' (code). */
+/** A running helper: emits 'message' (a HelperLine: a message or an arrival) and 'exit' (code). */
 export class HelperClient extends EventEmitter {
   ready?: HelperReadyMessage;
-  readonly messages: HelperMessage[] = [];
+  readonly messages: HelperLine[] = [];
   readonly exited: Promise<number | null>;
 
   constructor(
@@ -236,13 +236,13 @@ export class HelperClient extends EventEmitter {
   ) {
     super();
     const onLine = (line: string): void => {
-      let m: HelperMessage;
+      let m: HelperLine;
       try {
-        m = JSON.parse(line) as HelperMessage;
+        m = JSON.parse(line) as HelperLine;
       } catch {
         return;
       }
-      if (m.type === 'ready') this.ready = { ...m, authority: m.authority ?? authority };
+      if (!isArrivalLine(m) && m.type === 'ready') this.ready = { ...m, authority: m.authority ?? authority };
       this.messages.push(m);
       this.emit('message', m);
     };
@@ -303,7 +303,7 @@ export class HelperClient extends EventEmitter {
   get spool(): string | undefined {
     for (let i = this.messages.length - 1; i >= 0; i--) {
       const m = this.messages[i]!;
-      if (m.type === 'capture') return m.spool;
+      if (!isArrivalLine(m) && m.type === 'capture') return m.spool;
     }
     return undefined;
   }
@@ -382,8 +382,8 @@ export function prestartHelper(opts: Omit<HelperOptions, 'pid'>, authority: Help
 function readyOf(client: HelperClient, pcap: boolean | undefined): Promise<HelperClient> {
   const { child, authority } = client;
   return new Promise((resolve, reject) => {
-    const onMessage = (m: HelperMessage) => {
-      if (m.type === 'ready') {
+    const onMessage = (m: HelperLine) => {
+      if (!isArrivalLine(m) && m.type === 'ready') {
         client.off('message', onMessage);
         if (pcap && (authority === 'capabilities' || authority === 'unprivileged') && client.ready) {
           client.ready.unavailable.capture = `packet capture needs root (it opens packet sockets, which needs CAP_NET_RAW: not among the native helper's file capabilities): start the helper as root or through \`sudo -n\`; ${SETUP_HINT} with packet capture`;
@@ -394,8 +394,8 @@ function readyOf(client: HelperClient, pcap: boolean | undefined): Promise<Helpe
     client.on('message', onMessage);
     child.on('error', reject);
     client.exited.then((code) => {
-      const err = client.messages.find((m) => m.type === 'error');
-      reject(new Error(err && err.type === 'error' ? err.message : `helper exited (${code}) before it was ready`));
+      const err = client.messages.find((m) => !isArrivalLine(m) && m.type === 'error');
+      reject(new Error(err && !isArrivalLine(err) && err.type === 'error' ? err.message : `helper exited (${code}) before it was ready`));
     });
   });
 }

@@ -2,10 +2,11 @@
  * Messages between the collector and the privileged helper (`dist/helper.cjs`, which runs
  * `native/build/nettrace-helper`).
  *
- * Wire format: one JSON object per line over the helper's stdio — helper → collector on stdout,
- * collector → helper on stdin. The helper talks to no one else. Every `...At` / `at` number is an
- * absolute wall-clock time in epoch milliseconds, as in the preload protocol; the collector makes
- * them relative to the trace.
+ * Wire format: one JSON value per line over the helper's stdio — helper → collector on stdout,
+ * collector → helper on stdin: an object with a `type` (HelperMessage, HelperCommand), or for the
+ * helper's arrivals an array (HelperArrivalLine). The helper talks to no one else. Every `...At` /
+ * `at` number is an absolute wall-clock time in epoch milliseconds, as in the preload protocol;
+ * the collector makes them relative to the trace.
  *
  * Authority: the collector names one target pid when it starts the helper (command-line
  * argument), and the helper checks that the pid belongs to the invoking user. Nothing the
@@ -104,17 +105,15 @@ export interface HelperConntrackMessage {
 /**
  * A kernel event of a traced connection (`tcpConns[].kernelEvents`), matched by `addrTuple` (a
  * failed connect, which the preload reports without a tuple, by `pid` and destination), or by
- * `key`. Times are epoch ms.
+ * `key`. Times are epoch ms. An arrival (`dataIn`) comes as a HelperArrivalLine from a current
+ * helper; a helper built before it sends this object, with `key` or `addrTuple`.
  */
 export interface HelperKernelEventMessage {
   type: 'kernelEvent';
   pid: number;
   /** The connection's tuple: every kind but `dataIn` (a helper built before `key` sends it on `dataIn` too). */
   addrTuple?: AddrTuple;
-  /**
-   * `dataIn`: the connection's tupleKey instead of its tuple. The line of most (one per response
-   * on a kept-alive connection): the tuple's object and its key cost the collector as much again.
-   */
+  /** `dataIn` from a helper built before HelperArrivalLine: the connection's tupleKey instead of its tuple. */
   key?: string;
   kind: 'retransmit' | 'zeroWindow' | 'socketError' | 'dataIn' | 'drop';
   at: number;
@@ -224,6 +223,24 @@ export interface HelperExitMessage {
 }
 
 /** Every line the helper writes. */
+/**
+ * An arrival (a `dataIn` kernel event: data reached the socket after the program had sent more;
+ * on HTTP/1.x a response's first byte) as the helper writes it: a JSON array, not an object,
+ * `["dataIn", pid, key, at, prevLastAt, ackedAt]` — the connection by its tupleKey, `prevLastAt`
+ * and `ackedAt` null when not known (see HelperKernelEventMessage for what they mean). The line of
+ * most (one per response on a kept-alive connection): without field names the collector parses
+ * it in two thirds of the time, and makes no message object for it.
+ */
+export type HelperArrivalLine = [kind: 'dataIn', pid: number, key: string, at: number, prevLastAt: number | null, ackedAt: number | null];
+
+/** What one line of the helper's stdout is: a message, or an arrival. */
+export type HelperLine = HelperMessage | HelperArrivalLine;
+
+/** Whether a helper line is an arrival (HelperArrivalLine). */
+export function isArrivalLine(line: HelperLine): line is HelperArrivalLine {
+  return Array.isArray(line);
+}
+
 export type HelperMessage =
   | HelperReadyMessage
   | HelperTcpConnectMessage

@@ -362,29 +362,30 @@ test('arrivals before any other event: the others still stop at 256 after them, 
   );
 });
 
-test('an arrival named by its tuple key (the native helper’s dataIn line) lands as one named by its tuple does, early or not', () => {
-  const { link, record, tcp } = setup();
-  const arrival = (port, at, extra = {}) => ({
-    type: 'kernelEvent',
-    pid: 42,
-    key: tupleKey(tuple(port)),
-    kind: 'dataIn',
-    at: T0 + at,
-    ...extra,
-  });
+test('an arrival line (the native helper’s array) lands as an older helper’s dataIn object does, by key or tuple, early or not; a malformed one is dropped', () => {
+  const { link, record, tcp, trace } = setup();
+  const key = tupleKey(tuple(40030));
   // Before the preload reported the connection: waits by its key, then lands with it.
-  link.apply(arrival(40030, 5, { ackedAt: T0 + 4 }));
+  link.apply(['dataIn', 42, key, T0 + 5, null, T0 + 4]);
   record('tcpConns', 'c1', { addrTuple: tuple(40030), connected: true });
-  link.apply(arrival(40030, 15, { prevLastAt: T0 + 7, ackedAt: T0 + 14 }));
-  // A helper built before `key` names the connection by its tuple: the same list.
+  link.apply(['dataIn', 42, key, T0 + 15, T0 + 7, T0 + 14]);
+  link.apply(['dataIn', 42, key, T0 + 16, T0 + 15.5, null]);
+  // Helpers built before the array line: an object naming the connection by key, or by its tuple.
+  link.apply({ type: 'kernelEvent', pid: 42, key, kind: 'dataIn', at: T0 + 20, prevLastAt: T0 + 19, ackedAt: T0 + 18 });
   link.apply({ type: 'kernelEvent', pid: 42, addrTuple: tuple(40030), kind: 'dataIn', at: T0 + 25 });
-  // Neither: nothing to match it by, nothing added, nothing thrown.
+  // Nothing to match it by, or not an arrival: nothing added, nothing thrown, no warning.
   link.apply({ type: 'kernelEvent', pid: 42, kind: 'dataIn', at: T0 + 30 });
+  link.apply(['dataIn', 42, 7, T0 + 31, null, null]);
+  link.apply(['dataIn', 42, key]);
+  link.apply([]);
   assert.deepEqual(tcp('tcp-1').kernelEvents, [
     { kind: 'dataIn', at: 5, ackedAt: 4 },
     { kind: 'dataIn', at: 15, prevLastAt: 7, ackedAt: 14 },
+    { kind: 'dataIn', at: 16, prevLastAt: 15.5 },
+    { kind: 'dataIn', at: 20, prevLastAt: 19, ackedAt: 18 },
     { kind: 'dataIn', at: 25 },
   ]);
+  assert.deepEqual(trace().stats.warnings, []);
 });
 
 test('a program polling a refusing port: each refusal lands on its own connection, even when it comes before that connection', () => {
