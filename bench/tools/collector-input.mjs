@@ -14,9 +14,10 @@
 //     without (BENCH_HELPER=on|off|both, default both). BENCH_UPTO=table goes on past applying as
 //     `nettrace run` does at the program's end (the file written, the records derived, the table
 //     made): the whole collector's work on that input. BENCH_BASELINE=<dist dir> measures that
-//     build on the same recordings (a build before 2026-11-28's helper line that names an
-//     arrival's connection by `key` applies none of the recorded arrivals: give it a recording
-//     made with its own helper, BENCH_BASELINE_INPUT_DIR); BENCH_NODE_FLAGS adds V8 flags (e.g. the
+//     build on the same recordings (a build older than the recording's helper lines applies none of
+//     its arrivals: before 2026-11-28 an arrival named its connection by `key`, since that evening
+//     it is an array line; give such a build a recording made with its own helper,
+//     BENCH_BASELINE_INPUT_DIR); BENCH_NODE_FLAGS adds V8 flags (e.g. the
 //     tiering flag bin/nettrace.cjs gives Node 20). Prints only.
 import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
