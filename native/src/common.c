@@ -154,11 +154,11 @@ void nt_json_num(struct nt_json *j, const char *key, double v)
 	put_num(j, v);
 }
 
-void nt_json_item_num(struct nt_json *j, double v, int present)
+void nt_json_item_time(struct nt_json *j, uint64_t mono_ns)
 {
 	sep(j);
-	if (present)
-		put_num(j, v);
+	if (mono_ns)
+		put_num(j, nt_mono_to_epoch_ms(mono_ns));
 	else
 		put(j, "null", 4);
 }

@@ -36,8 +36,8 @@ void nt_json_tuple(struct nt_json *j, const char *key, const struct nt_tuple *t)
  * parses a third cheaper without the field names. */
 void nt_json_array_begin(struct nt_json *j, const char *tag);
 void nt_json_item_u64(struct nt_json *j, unsigned long long v);
-/* A time as nt_json_num writes it, or null when `present` is 0. */
-void nt_json_item_num(struct nt_json *j, double v, int present);
+/* A CLOCK_MONOTONIC stamp as epoch ms, written as nt_json_num writes times; null when it is 0 (not known). */
+void nt_json_item_time(struct nt_json *j, uint64_t mono_ns);
 /* The tuple as one string, "srcIP:srcPort>dstIP:dstPort" (IPv6 in brackets): src/protocol/helper.ts
  * tupleKey of what nt_json_tuple writes. */
 void nt_json_item_tuple_key(struct nt_json *j, const struct nt_tuple *t);

@@ -437,9 +437,9 @@ static void emit_arrival(const struct nt_event *e)
 	nt_json_array_begin(&j, "dataIn");
 	nt_json_item_u64(&j, e->tgid);
 	nt_json_item_tuple_key(&j, &t);
-	nt_json_item_num(&j, nt_mono_to_epoch_ms(e->ts_ns), 1);
-	nt_json_item_num(&j, e->kev_begin_ns ? nt_mono_to_epoch_ms(e->kev_begin_ns) : 0, e->kev_begin_ns != 0);
-	nt_json_item_num(&j, e->kev_acked_ns ? nt_mono_to_epoch_ms(e->kev_acked_ns) : 0, e->kev_acked_ns != 0);
+	nt_json_item_time(&j, e->ts_ns);
+	nt_json_item_time(&j, e->kev_begin_ns);
+	nt_json_item_time(&j, e->kev_acked_ns);
 	nt_json_end(&j);
 }
 

@@ -222,7 +222,6 @@ export interface HelperExitMessage {
   dumps?: number;
 }
 
-/** Every line the helper writes. */
 /**
  * An arrival (a `dataIn` kernel event: data reached the socket after the program had sent more;
  * on HTTP/1.x a response's first byte) as the helper writes it: a JSON array, not an object,
@@ -241,6 +240,7 @@ export function isArrivalLine(line: HelperLine): line is HelperArrivalLine {
   return Array.isArray(line);
 }
 
+/** Every object line the helper writes (an arrival is a HelperArrivalLine). */
 export type HelperMessage =
   | HelperReadyMessage
   | HelperTcpConnectMessage
