@@ -103,7 +103,7 @@ for (const { label, bin } of nodeBinaries()) {
       assert.ok(lb.wait <= Math.max(0, r.timings.wait) + 0.01 && lb.receive <= Math.max(0, r.timings.receive) + 0.01, facts());
       // The server's share is the rest: what it took (50 ms) is hidden inside the block, so what
       // remains is small, not the 300 ms a tool without the loop's view would blame it for.
-      assert.ok(r.timings[c.phase] - lb[c.phase] < 60, `${c.name}: ${r.timings[c.phase] - lb[c.phase]} ms left to the server`);
+      assert.ok(r.timings[c.phase] - lb[c.phase] < 60, `${c.name}: ${r.timings[c.phase] - lb[c.phase]} ms left to the server: ${facts()}`);
       // A stretch holds the block the program measured (it may begin early by the loop's own work
       // just before the block, and run on while the loop, back from it, is still busy).
       const begin = m.beginAt - beginEpoch;
