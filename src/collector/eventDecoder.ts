@@ -24,6 +24,7 @@ import {
   T_STR,
   T_TRUE,
   T_U32,
+  type DecodedEvent,
 } from '../protocol/events';
 import { FIELD_NAMES } from '../protocol/recordWriter';
 import type { RecordMessage } from '../protocol/preload';
@@ -37,6 +38,24 @@ export interface DecodedFrame {
   error?: string;
 }
 
+/** What decoding one frame event by event gave (EventDecoder.each). */
+export interface FrameOutcome {
+  /** Events the frame announced that could not be decoded (0 when all were). */
+  dropped: number;
+  /** Why decoding stopped early, when it did. */
+  error?: string;
+}
+
+/** The `record` message a decoded event stands for: the form the JSON path sends. */
+export function recordMessageOf(ev: DecodedEvent): RecordMessage {
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i < ev.count; i++) {
+    const code = ev.codes[i];
+    fields[code >= 0 ? FIELD_NAMES[code] : ev.names[i]] = ev.values[i];
+  }
+  return { type: 'record', kind: KINDS[ev.kind], id: ev.id, fields };
+}
+
 class DecodeError extends Error {}
 
 /** Decodes the event frames of one connection, in order. */
@@ -47,46 +66,67 @@ export class EventDecoder {
   private buf: Buffer = Buffer.alloc(0);
   private at = 0;
 
+  /** The event being decoded, filled again for each (DecodedEvent). */
+  private readonly ev: DecodedEvent = { kind: 0, id: '', count: 0, codes: [], names: [], values: [] };
+
   /** Decodes a frame said (by its header) to hold `announced` events. */
   decode(data: Buffer, announced: number): DecodedFrame {
+    const messages: RecordMessage[] = [];
+    const out = this.each(data, announced, (ev) => messages.push(recordMessageOf(ev)));
+    return out.error === undefined ? { messages, dropped: out.dropped } : { messages, dropped: out.dropped, error: out.error };
+  }
+
+  /**
+   * Decodes a frame said (by its header) to hold `announced` events, handing each event to
+   * `onEvent` as soon as it is whole: no message object is made for it (the collector applies
+   * most of them from their codes: TraceBuilder.applyEvent). An event cut short by damage is not
+   * handed on; those before it were.
+   */
+  each(data: Buffer, announced: number, onEvent: (ev: DecodedEvent) => void): FrameOutcome {
     this.buf = data;
     this.at = 0;
-    const messages: RecordMessage[] = [];
+    let decoded = 0;
     let error: string | undefined;
     try {
       while (this.at < data.length) {
-        if (messages.length >= announced) throw new DecodeError('more events than the frame announced');
-        messages.push(this.event());
+        if (decoded >= announced) throw new DecodeError('more events than the frame announced');
+        this.event();
+        decoded++;
+        onEvent(this.ev);
       }
-      if (messages.length < announced) throw new DecodeError(`the frame ended after ${messages.length} of ${announced} events`);
+      if (decoded < announced) throw new DecodeError(`the frame ended after ${decoded} of ${announced} events`);
     } catch (err) {
       error = err instanceof DecodeError ? err.message : `unexpected: ${String(err)}`;
     }
-    const dropped = error === undefined ? 0 : Math.max(0, announced - messages.length);
+    const dropped = error === undefined ? 0 : Math.max(0, announced - decoded);
     this.dropped += dropped;
     this.buf = Buffer.alloc(0);
-    return error === undefined ? { messages, dropped } : { messages, dropped, error };
+    return error === undefined ? { dropped } : { dropped, error };
   }
 
-  private event(): RecordMessage {
+  /** Decodes one event into `this.ev`. */
+  private event(): void {
+    const ev = this.ev;
     const code = this.u8();
     if (code !== EV_RECORD) throw new DecodeError(`unknown event code ${code}`);
-    const kind = KINDS[this.u8()];
-    if (kind === undefined) throw new DecodeError('unknown record kind');
-    const idLen = this.u8();
-    const id = this.ascii(idLen);
+    const kind = this.u8();
+    if (kind >= KINDS.length) throw new DecodeError('unknown record kind');
+    ev.kind = kind;
+    ev.id = this.ascii(this.u8());
     const n = this.u8();
-    const fields: Record<string, unknown> = {};
+    ev.count = 0;
     for (let i = 0; i < n; i++) {
-      const f = this.u8();
-      let name: string | undefined;
-      if (f === FIELD_LITERAL) name = this.text(this.u8());
-      else name = FIELD_NAMES[f];
-      if (name === undefined) throw new DecodeError(`unknown field code ${f}`);
-      if (name === '__proto__') throw new DecodeError('field name __proto__');
-      fields[name] = this.value();
+      let f = this.u8();
+      if (f === FIELD_LITERAL) {
+        const name = this.text(this.u8());
+        if (name === '__proto__') throw new DecodeError('field name __proto__');
+        ev.names[i] = name;
+        f = -1;
+      } else if (f >= FIELD_NAMES.length) throw new DecodeError(`unknown field code ${f}`);
+      ev.codes[i] = f;
+      ev.values[i] = this.value();
+      ev.count = i + 1;
     }
-    return { type: 'record', kind, id, fields };
   }
 
   private value(): unknown {

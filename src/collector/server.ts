@@ -13,7 +13,7 @@ import { pathOf, pathSystem, type PathSystem } from '../trace/formats/filePath';
 import { Session, type SessionOptions } from './session';
 import { EventDecoder } from './eventDecoder';
 import { preloadPeer } from './preloadPeer';
-import { EVENTS_PREFIX } from '../protocol/events';
+import { EVENTS_PREFIX, type DecodedEvent } from '../protocol/events';
 import { privateFolderProblem } from '../protocol/privateFolder';
 import { answerChallenge, newCollectorKey } from './collectorProof';
 
@@ -298,6 +298,8 @@ function removeDir(dir: string): void {
 export class PreloadInput {
   private readonly splitter: LineSplitter;
   private readonly decoder = new EventDecoder();
+  /** Applies each event of a frame as it is decoded (Session.applyEvent). */
+  private readonly onEvent = (ev: DecodedEvent): void => this.session.applyEvent(this.connection, ev);
   private first = true;
 
   constructor(
@@ -355,9 +357,7 @@ export class PreloadInput {
     const h = header as { type?: unknown; n?: unknown };
     if (h.type === 'events') {
       const announced = typeof h.n === 'number' && Number.isSafeInteger(h.n) && h.n >= 0 ? h.n : 0;
-      const out = this.decoder.decode(frame.data, announced);
-      const messages = out.messages;
-      for (let i = 0; i < messages.length; i++) this.session.apply(this.connection, messages[i]);
+      const out = this.decoder.each(frame.data, announced, this.onEvent);
       if (out.error !== undefined)
         this.session.warn(
           `a preload events frame was damaged (${out.error}): ${this.decoder.dropped} events dropped on this connection so far`,

@@ -23,6 +23,9 @@ import type { HelloMessage, RuleDefaultAction, SentAgainMessage, StatsMessage } 
 import type { WhatIf } from '../trace/contract/ruleTypes';
 import { ReplayServer, type ReplaySetup } from './replay';
 import type { ReplayAnswerMessage, ReplayAskMessage } from '../protocol/replayWire';
+import type { DecodedEvent } from '../protocol/events';
+import { recordMessageOf } from './eventDecoder';
+import { FIELD_NAMES } from '../protocol/recordWriter';
 
 /** Updates after which a session nobody listens to forgets what changed (Session.scheduleChange). */
 const UNHEARD_FORGET = 4096;
@@ -98,6 +101,7 @@ export class Session extends EventEmitter<SessionEvents> {
       redactQuery: options.redactQuery,
       maxRecords: options.maxRecords,
       record: options.record,
+      eventFieldNames: FIELD_NAMES,
       // A recorded exchange's bytes travel in one blob: up to three bodies at the per-body cap.
       ...(options.record ? { maxPendingBlobBytes: Math.max(DEFAULT_MAX_PENDING_BLOB_BYTES, 4 * options.record.maxBodyBytes) } : {}),
     });
@@ -156,6 +160,16 @@ export class Session extends EventEmitter<SessionEvents> {
       this.rules.hello(connection, m as HelloMessage);
       this.emit('process', m.pid, typeof m.ppid === 'number' ? m.ppid : undefined);
     } else if (m && m.type === 'stats') this.rules.stats(connection, m as StatsMessage);
+  }
+
+  /**
+   * Applies a record event decoded from a preload's frame (src/collector/eventDecoder.ts) as
+   * apply() applies its `record` message: most from their fields by code
+   * (TraceBuilder.applyEvent), the rest as that message.
+   */
+  applyEvent(connection: number, ev: DecodedEvent): void {
+    if (!this.builder.applyEvent(connection, ev)) return this.apply(connection, recordMessageOf(ev));
+    this.scheduleChange();
   }
 
   /**

@@ -62,6 +62,25 @@ export const EVENTS_PREFIX = '{"type":"events"';
 /** Record kinds by code (httpRequests first: see begin). */
 export const KINDS = ['httpRequests', 'dials', 'tcpConns', 'udpConns', 'dnsQueries', 'tlsTunnels', 'incomingRequests'] as const;
 
+/**
+ * One record event as the collector decodes it (src/collector/eventDecoder.ts): its kind, its local
+ * id and its fields by code, in the frame's order. The decoder fills one such object again for
+ * each event, so a reader keeps its values, never the object or its arrays.
+ */
+export interface DecodedEvent {
+  /** Index in KINDS. */
+  kind: number;
+  /** The record's local id. */
+  id: string;
+  /** Fields decoded: the first `count` entries of `codes`, `names` and `values`. */
+  count: number;
+  /** Each field's code (FIELD_NAMES index), or -1 for a field whose name came as text (in `names`). */
+  readonly codes: number[];
+  /** The names of the fields that came as text (`codes` -1); the others' entries are not read. */
+  readonly names: string[];
+  readonly values: unknown[];
+}
+
 /** Fields whose string values are interned (few distinct values, one per request). */
 const INTERNED_FIELDS = new Set(['client', 'reqMethod', 'respStatusText']);
 /** Fields whose string lists are header lists (names interned, values as text). */

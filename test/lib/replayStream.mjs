@@ -37,7 +37,7 @@ export function recordSession(session, ops) {
  * the changes and requests read and digests what was read. Returns {trace (snapshot()), text
  * (the JSON file saveJson() writes), live}.
  */
-export async function replay(core, stream, { flushEvery = 25 } = {}) {
+export async function replay(core, stream, { flushEvery = 25, events } = {}) {
   const ops = structuredClone(stream.ops);
   const realNow = Date.now;
   const end = ops.length ? ops[ops.length - 1].t : Date.parse(stream.beginAt);
@@ -61,9 +61,38 @@ export async function replay(core, stream, { flushEvery = 25 } = {}) {
       }
     });
     let calls = 0;
+    // With `events` ({EventEncoder, EventDecoder}): each record message that encodes goes to the
+    // session as the preload's frames bring it, one event per frame, through a decoder per
+    // connection (Session.applyEvent); `live.fromEvents` counts those, `live.fromCodes` (below)
+    // those the builder applied from their codes.
+    const coders = new Map();
+    if (events) {
+      // How many of those the builder took from their fields by code (TraceBuilder.applyEvent): `live.fromCodes`.
+      const builder = session.builder;
+      const applyEvent = builder.applyEvent.bind(builder);
+      builder.applyEvent = (connection, ev) => {
+        const took = applyEvent(connection, ev);
+        if (took) live.fromCodes = (live.fromCodes ?? 0) + 1;
+        return took;
+      };
+    }
+    const asEvent = (connection, msg) => {
+      if (!events || msg?.type !== 'record') return false;
+      let c = coders.get(connection);
+      if (!c) coders.set(connection, (c = { enc: new events.EventEncoder(), dec: new events.EventDecoder() }));
+      if (!c.enc.begin(msg.kind, msg.id)) return false;
+      for (const k in msg.fields ?? {}) c.enc.field(k, msg.fields[k]);
+      if (!c.enc.end()) return false;
+      const frame = Buffer.from(c.enc.buf.subarray(0, c.enc.off));
+      c.enc.reset();
+      const out = c.dec.each(frame, 1, (ev) => session.applyEvent(connection, ev));
+      if (out.error !== undefined) throw new Error(`a re-encoded message did not decode: ${out.error}`);
+      live.fromEvents = (live.fromEvents ?? 0) + 1;
+      return true;
+    };
     for (const o of ops) {
       now = o.t;
-      session[o.op](...o.args);
+      if (o.op !== 'apply' || !asEvent(o.args[0], o.args[1])) session[o.op](...o.args);
       if (++calls % flushEvery === 0) session.flushChanges();
     }
     now = end;

@@ -10,8 +10,9 @@
  */
 
 import type { PreloadMessage } from '../../protocol/preload';
+import type { DecodedEvent } from '../../protocol/events';
 import { redactedQueryNames } from '../contract/redact';
-import { inheritRedirectInitiator, RedirectLinks } from '../derive/redirects';
+import { RedirectLinks } from '../derive/redirects';
 import { emptyTrace } from '../formats/traceFile';
 import { ChangeLog, type TraceChanges } from './changes';
 import { RecordUsers } from './recordUsers';
@@ -23,7 +24,6 @@ import type { IncompleteReason } from '../contract/incoming';
 import type { KernelEvent } from '../contract/kernelRecords';
 import {
   DEFAULTS,
-  endOfRequest,
   endReason,
   isObject,
   KIND_INDEX,
@@ -44,10 +44,15 @@ import { RecordingBuilder } from './recordings';
 import { addLoopBlock, droppedLoopBlocks } from '../derive/loopBlocked';
 import { normalizeRecord } from '../formats/normalize';
 import { newRecordObject } from './recordObject';
+import { requestEventFields, requestEventFits, type RequestEventField } from './requestEvents';
+import { RequestUpdates } from './requestUpdates';
 import { markIncomplete, unmarkFinished, UnexitedProcesses } from './incomplete';
 import { markRestart, processInfoOf } from './processes';
 import { roundMs } from '../derive/timings';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES, DEFAULT_MAX_RECORDS, type TraceBuilderOptions } from './builderOptions';
+
+/** The index of `httpRequests` in RECORD_KINDS (and in the events' KINDS). */
+const REQUEST_KIND = KIND_INDEX.get('httpRequests')!;
 
 /** What takeChanges returns to a caller that tells nobody (frozen: shared by every call). */
 const NOTHING_CHANGED: TraceChanges = Object.freeze({
@@ -68,6 +73,8 @@ export class TraceBuilder implements UpsertHost {
   private readonly byId: RecordTable[] = RECORD_KINDS.map((kind) => new RecordTable(`${ID_PREFIX[kind]}-`));
   /** traceID of a dial/tcpConn/tlsTunnel → requests that reference it. */
   private readonly users: RecordUsers;
+  /** What a request's update changes beyond its record. */
+  private readonly requestUpdates: RequestUpdates;
   /** Redirects waiting for their follow-up request. */
   private readonly redirects: RedirectLinks;
   /** Turns upserts into record fields. */
@@ -87,6 +94,8 @@ export class TraceBuilder implements UpsertHost {
   onRecord?: (kind: RecordKind, record: Readonly<Record<string, unknown>> & { traceID: string }) => void;
 
   private readonly maxRecords: number;
+  /** The request fields applyEvent reads, by code (requestEvents.ts); none without TraceBuilderOptions.eventFieldNames. */
+  private readonly eventFields: ReadonlyArray<RequestEventField | undefined>;
   /** Blob frames not yet claimed by their records. */
   private readonly blobs: PendingBlobs;
   /** The recording for replay (recordings.ts): with the `record` option, or from the first exchange a preload sends. */
@@ -95,6 +104,7 @@ export class TraceBuilder implements UpsertHost {
   constructor(options: TraceBuilderOptions) {
     this.fields = new UpsertDecoder(this, redactedQueryNames(options.redactQuery));
     this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+    this.eventFields = requestEventFields(options.eventFieldNames ?? []);
     const beginAt = options.beginAt ?? new Date();
     this.trace = emptyTrace(options.description, beginAt);
     this.beginMs = beginAt.getTime();
@@ -104,6 +114,9 @@ export class TraceBuilder implements UpsertHost {
     if (options.record) this.recordings = new RecordingBuilder(this, options.record, this.beginMs);
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
     this.users = new RecordUsers(this.changes, this.byId[KIND_INDEX.get('httpRequests')!], this.byId[KIND_INDEX.get('tcpConns')!]);
+    this.requestUpdates = new RequestUpdates(this.users, this.changes, this.stats, this.redirects, this.byId[REQUEST_KIND], () =>
+      this.relative(this.now()),
+    );
     this.now = options.now ?? Date.now;
   }
 
@@ -345,18 +358,8 @@ export class TraceBuilder implements UpsertHost {
     if (f.ruleDropped === true && recordKind === 'httpRequests') return this.dropRequest(traceID);
     let record = index.get(traceID);
     const isRequest = recordKind === 'httpRequests';
-    const hadURL = isRequest && record ? (record.reqURL as string) : '';
-    const hadError = isRequest && record ? record.reqError : undefined;
-    // What the request's references named before this update (RecordUsers.note).
-    const hadDial = isRequest && record ? record.dial : undefined;
-    const hadTcpConn = isRequest && record ? record.tcpConn : undefined;
-    const hadTlsTunnel = isRequest && record ? record.tlsTunnel : undefined;
-    if (!record && (this.trace[recordKind]?.length ?? 0) >= this.maxRecords) {
-      this.stats.droppedRecords++;
-      this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
-      this.stats.sync();
-      return;
-    }
+    if (isRequest) this.requestUpdates.before(record);
+    if (!record && this.overCap(recordKind)) return;
     if (!record) {
       // The first upsert's fields, converted in place (the builder owns its messages), go into an
       // object with room for them inside it (recordObject.ts; `__proto__` as an own field).
@@ -366,17 +369,7 @@ export class TraceBuilder implements UpsertHost {
         if (key === '__proto__') setField(record, key, f[key]);
         else record[key] = f[key];
       }
-      record.traceID = traceID;
-      if (state.pid !== undefined) record.pid = state.pid;
-      // Always stored (undefined when none: no field in the file): a store first made by a restart's first request deoptimized applyRecord.
-      if (recordKind === 'httpRequests') record.restart = state.restart || undefined;
-      if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
-        record.threadId = state.threadId;
-      }
-      const defaults = DEFAULTS[recordKind]?.();
-      if (defaults) for (const key in defaults) if (record[key] === undefined) setField(record, key, defaults[key]);
-      index.set(traceID, record);
-      ((this.trace[recordKind] ??= []) as unknown as AnyRecord[]).push(record);
+      this.addRecord(state, recordKind, k, traceID, record);
     } else {
       for (const key in f) if (key !== 'traceID') this.fields.convertField(state, record, key, f[key]);
     }
@@ -384,27 +377,68 @@ export class TraceBuilder implements UpsertHost {
     if (recordKind === 'incomingRequests') unmarkFinished(record);
     if (namesRef(f)) for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
-    if (isRequest) {
-      const req = record as unknown as HttpRequest;
-      if (typeof req.dial === 'string') this.users.note(req.dial, traceID, hadDial);
-      if (typeof req.tcpConn === 'string') this.users.note(req.tcpConn, traceID, hadTcpConn);
-      if (typeof req.tlsTunnel === 'string') this.users.note(req.tlsTunnel, traceID, hadTlsTunnel);
-      this.changes.request(traceID);
-      if (req.reqMethod === 'CONNECT') this.changes.staleAll(); // a failed proxied request's diagnosis reads it
-      if (unmarkFinished(record)) {
-        this.stats.incomplete--;
-        this.stats.sync();
+    if (isRequest) this.requestUpdates.after(record as unknown as HttpRequest, traceID);
+    else this.otherRecordChanged(recordKind, traceID, record, fields);
+  }
+
+  /**
+   * Applies a decoded record event (src/collector/eventDecoder.ts) of a request from its fields by
+   * code, as applyRecord applies the `record` message it stands for, without making that message:
+   * no `fields` object, no walk of its keys, references rewritten as they are read. Only an update
+   * requestEventFits takes (requestEvents.ts); for any other it applies nothing and returns false,
+   * and the caller applies the message (recordMessageOf). Never throws.
+   */
+  applyEvent(connection: number, ev: DecodedEvent): boolean {
+    if (ev.kind !== REQUEST_KIND || ev.id === '' || !requestEventFits(ev, this.eventFields)) return false;
+    if (!this.connections.has(connection)) this.openConnectionWithId(connection);
+    const state = this.connections.get(connection)!;
+    try {
+      const traceID = this.fields.globalId(state, REQUEST_KIND, ev.id);
+      if (this.cleared.size > 0 && this.cleared.has(traceID)) return true;
+      let record = this.byId[REQUEST_KIND].get(traceID);
+      this.requestUpdates.before(record);
+      const isNew = !record;
+      if (!record) {
+        if (this.overCap('httpRequests')) return true;
+        record = newRecordObject('httpRequests') as AnyRecord;
       }
-      // No `reqEndAt`: the preload did not say when the request failed; the time it told us is close enough.
-      if (req.reqError && !hadError && (req.reqErrorAt ?? req.reqEndAt) === undefined) req.reqErrorAt = this.relative(this.now());
-      endOfRequest(req);
-      if (req.reqURL && req.reqURL !== hadURL) this.redirects.link(req);
-      if (req.redirectedFrom) {
-        const from = this.byId[KIND_INDEX.get('httpRequests')!].get(req.redirectedFrom) as unknown as HttpRequest | undefined;
-        inheritRedirectInitiator(req, from);
+      // In the frame's order, as the message's keys are; a new record gets its traceID and the rest after them (addRecord).
+      for (let i = 0; i < ev.count; i++) {
+        const field = this.eventFields[ev.codes[i]]!;
+        const value = ev.values[i];
+        if (field.ref === undefined) this.fields.convertField(state, record, field.name, value);
+        else setField(record, field.name, this.fields.globalId(state, field.ref, String(value)));
       }
-      this.redirects.remember(req);
-    } else this.otherRecordChanged(recordKind, traceID, record, fields);
+      if (isNew) this.addRecord(state, 'httpRequests', REQUEST_KIND, traceID, record);
+      this.requestUpdates.after(record as unknown as HttpRequest, traceID);
+    } catch (err) {
+      this.warn(`could not apply a preload message: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return true;
+  }
+
+  /** True, with a warning, when a new record of `recordKind` would pass the cap on records (`maxRecords`). */
+  private overCap(recordKind: RecordKind): boolean {
+    if ((this.trace[recordKind]?.length ?? 0) < this.maxRecords) return false;
+    this.stats.droppedRecords++;
+    this.warn(`more than ${this.maxRecords} ${recordKind} records: the rest are dropped (stats.droppedRecords)`);
+    this.stats.sync();
+    return true;
+  }
+
+  /** A new record, its first update's fields set: its traceID, process, thread and defaults, then kept. */
+  private addRecord(state: ConnectionState, recordKind: RecordKind, k: number, traceID: string, record: AnyRecord): void {
+    record.traceID = traceID;
+    if (state.pid !== undefined) record.pid = state.pid;
+    // Always stored (undefined when none: no field in the file): a store first made by a restart's first request deoptimized applyRecord.
+    if (recordKind === 'httpRequests') record.restart = state.restart || undefined;
+    if (recordKind !== 'udpConns' && recordKind !== 'dnsQueries' && state.threadId !== undefined) {
+      record.threadId = state.threadId;
+    }
+    const defaults = DEFAULTS[recordKind]?.();
+    if (defaults) for (const key in defaults) if (record[key] === undefined) setField(record, key, defaults[key]);
+    this.byId[k].set(traceID, record);
+    ((this.trace[recordKind] ??= []) as unknown as AnyRecord[]).push(record);
   }
 
   /** What a record other than a request changes (applyRecord; out of line, its rare branches deoptimized the whole). */
@@ -458,32 +492,13 @@ export class TraceBuilder implements UpsertHost {
 
   /**
    * Kernel events were added to a TCP connection's `kernelEvents` in place (collector/kernelEvents.ts
-   * addKernelEvent); `list` is that array, `since` the earliest moment the new ones tell of. Its
-   * requests are marked at the next takeChanges, once per connection and batch: a kept-alive
-   * connection gets an arrival per response, and marking them one by one walked the connection's
-   * requests each time. `conn` is the record itself, as the caller found it (get, onRecord): it is
-   * not looked up again for each arrival (a record cleared since is skipped when marking).
+   * addKernelEvent); `list` is that array, `since` the earliest moment the new ones tell of: its
+   * requests are marked at the next takeChanges (RecordUsers.kernelAdded). `conn` is the record
+   * itself, as the caller found it (get, onRecord): not looked up again for each arrival.
    */
   kernelEventsAdded(conn: TcpConn, list: KernelEvent[], since: number): void {
     if (conn.kernelEvents !== list) setField(conn as unknown as AnyRecord, 'kernelEvents', list);
-    const before = this.kernelSince.get(conn.traceID);
-    if (before === undefined || since < before) this.kernelSince.set(conn.traceID, since);
-  }
-
-  /** Connections with kernel events not yet marked (kernelEventsAdded), with the earliest moment they tell of. */
-  private readonly kernelSince = new Map<string, number>();
-
-  /** Marks the requests the connections' new kernel events may change (kernelEventsAdded). */
-  private markKernelEvents(): void {
-    if (this.kernelSince.size === 0) return;
-    const conns = this.byId[KIND_INDEX.get('tcpConns')!];
-    for (const [traceID, since] of this.kernelSince) {
-      if (conns.get(traceID) === undefined) continue;
-      this.changes.record(traceID, 'tcpConns');
-      this.users.staleSince(traceID, since);
-    }
-    this.kernelSince.clear();
-    this.changes.touch();
+    this.users.kernelAdded(conn.traceID, since);
   }
 
   /** Notes a change outside the records (e.g. `stats.helper`, `packetCapture`) for takeChanges. */
@@ -541,8 +556,7 @@ export class TraceBuilder implements UpsertHost {
    * looked for unless ChangeLog.onStale listens.
    */
   takeChanges(told = true): TraceChanges {
-    if (told || this.changes.watchingStale) this.markKernelEvents();
-    this.kernelSince.clear();
+    if (this.users.markKernel(told || this.changes.watchingStale)) this.changes.touch();
     if (told) return this.changes.take();
     this.changes.forget();
     return NOTHING_CHANGED;

@@ -20,6 +20,11 @@ export interface TraceBuilderOptions {
   maxRecords?: number;
   /** Bytes of blobs waiting for their records, over all connections (default 64 MiB); more are dropped and counted. */
   maxPendingBlobBytes?: number;
+  /**
+   * The names of the preload's field codes (src/protocol/recordWriter.ts FIELD_NAMES), for
+   * applyEvent to read request updates by code; without them every event goes as its message.
+   */
+  eventFieldNames?: readonly string[];
   /** Record for replay with these caps (the `record` option): the trace gets `exchanges` and `recording` from the start (recordings.ts). */
   record?: Partial<RecordCaps>;
 }

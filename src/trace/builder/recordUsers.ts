@@ -203,6 +203,34 @@ export class RecordUsers {
     }
   }
 
+  /** TCP connections with kernel events not yet marked (kernelAdded), with the earliest moment they tell of. */
+  private readonly kernelSince = new Map<string, number>();
+
+  /**
+   * Kernel events telling of `since` onwards were added to TCP connection `tcpId`: its requests in
+   * that time are marked at the next markKernel (TraceBuilder.takeChanges), once per connection and
+   * batch. A kept-alive connection gets an arrival per response, and marking them one by one
+   * walked the connection's requests each time.
+   */
+  kernelAdded(tcpId: string, since: number): void {
+    const before = this.kernelSince.get(tcpId);
+    if (before === undefined || since < before) this.kernelSince.set(tcpId, since);
+  }
+
+  /** Marks the requests the connections' new kernel events may change (kernelAdded; `mark` false: only forgets them); true when it marked any. */
+  markKernel(mark: boolean): boolean {
+    if (this.kernelSince.size === 0) return false;
+    if (mark)
+      for (const [tcpId, since] of this.kernelSince) {
+        // A connection cleared since is skipped.
+        if (this.tcpConns.get(tcpId) === undefined) continue;
+        this.changes.record(tcpId, 'tcpConns');
+        this.staleSince(tcpId, since);
+      }
+    this.kernelSince.clear();
+    return mark;
+  }
+
   /**
    * A change the views need not hear of, to a record requests use: the derived fields of the
    * requests whose diagnosis or kernel timings may read it are stale. Of the fields a connection's
