@@ -44,7 +44,7 @@ import { RecordingBuilder } from './recordings';
 import { addLoopBlock, droppedLoopBlocks } from '../derive/loopBlocked';
 import { normalizeRecord } from '../formats/normalize';
 import { newRecordObject } from './recordObject';
-import { requestEventFields, requestEventFits, type RequestEventField } from './requestEvents';
+import { applyRequestFields, requestEventFields, requestEventFits, type RequestEventField } from './requestEvents';
 import { RequestUpdates } from './requestUpdates';
 import { markIncomplete, unmarkFinished, UnexitedProcesses } from './incomplete';
 import { markRestart, processInfoOf } from './processes';
@@ -358,7 +358,12 @@ export class TraceBuilder implements UpsertHost {
     if (f.ruleDropped === true && recordKind === 'httpRequests') return this.dropRequest(traceID);
     let record = index.get(traceID);
     const isRequest = recordKind === 'httpRequests';
-    if (isRequest) this.requestUpdates.before(record);
+    const had = isRequest ? record : undefined;
+    const hadURL = had ? (had.reqURL as string) : '';
+    const hadError = had?.reqError;
+    const hadDial = had?.dial;
+    const hadTcpConn = had?.tcpConn;
+    const hadTlsTunnel = had?.tlsTunnel;
     if (!record && this.overCap(recordKind)) return;
     if (!record) {
       // The first upsert's fields, converted in place (the builder owns its messages), go into an
@@ -377,7 +382,8 @@ export class TraceBuilder implements UpsertHost {
     if (recordKind === 'incomingRequests') unmarkFinished(record);
     if (namesRef(f)) for (const ref of REF_PATHS[k]) this.fields.mapRef(state, record, ref, f);
 
-    if (isRequest) this.requestUpdates.after(record as unknown as HttpRequest, traceID);
+    if (isRequest)
+      this.requestUpdates.after(record as unknown as HttpRequest, traceID, hadURL, hadError, hadDial, hadTcpConn, hadTlsTunnel);
     else this.otherRecordChanged(recordKind, traceID, record, fields);
   }
 
@@ -396,21 +402,19 @@ export class TraceBuilder implements UpsertHost {
       const traceID = this.fields.globalId(state, REQUEST_KIND, ev.id);
       if (this.cleared.size > 0 && this.cleared.has(traceID)) return true;
       let record = this.byId[REQUEST_KIND].get(traceID);
-      this.requestUpdates.before(record);
+      const hadURL = record ? (record.reqURL as string) : '';
+      const hadError = record?.reqError;
+      const hadDial = record?.dial;
+      const hadTcpConn = record?.tcpConn;
+      const hadTlsTunnel = record?.tlsTunnel;
       const isNew = !record;
       if (!record) {
         if (this.overCap('httpRequests')) return true;
         record = newRecordObject('httpRequests') as AnyRecord;
       }
-      // In the frame's order, as the message's keys are; a new record gets its traceID and the rest after them (addRecord).
-      for (let i = 0; i < ev.count; i++) {
-        const field = this.eventFields[ev.codes[i]]!;
-        const value = ev.values[i];
-        if (field.ref === undefined) this.fields.convertField(state, record, field.name, value);
-        else setField(record, field.name, this.fields.globalId(state, field.ref, String(value)));
-      }
+      applyRequestFields(this.fields, state, record, ev, this.eventFields);
       if (isNew) this.addRecord(state, 'httpRequests', REQUEST_KIND, traceID, record);
-      this.requestUpdates.after(record as unknown as HttpRequest, traceID);
+      this.requestUpdates.after(record as unknown as HttpRequest, traceID, hadURL, hadError, hadDial, hadTcpConn, hadTlsTunnel);
     } catch (err) {
       this.warn(`could not apply a preload message: ${err instanceof Error ? err.message : String(err)}`);
     }

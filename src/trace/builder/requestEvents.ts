@@ -9,7 +9,7 @@
 import { isTime } from '../formats/normalize';
 import { REF_FIELDS } from '../contract/wire';
 import type { DecodedEvent } from '../../protocol/events';
-import { KIND_INDEX } from './upsert';
+import { KIND_INDEX, setField, type AnyRecord, type ConnectionState, type UpsertDecoder } from './upsert';
 
 /** A request field applyEvent reads: its name, the wire type its value must have, and for a reference the index of the kind it names. */
 export interface RequestEventField {
@@ -103,4 +103,24 @@ export function requestEventFits(ev: DecodedEvent, fields: ReadonlyArray<Request
     }
   }
   return true;
+}
+
+/**
+ * Sets a request update's fields (one requestEventFits took) on `record`, converted as convertField
+ * converts them, references as mapRef maps them; in the frame's order, as the message's keys are (a
+ * new record gets its traceID and the rest after them: TraceBuilder.addRecord).
+ */
+export function applyRequestFields(
+  convert: UpsertDecoder,
+  state: ConnectionState,
+  record: AnyRecord,
+  ev: DecodedEvent,
+  fields: ReadonlyArray<RequestEventField | undefined>,
+): void {
+  for (let i = 0; i < ev.count; i++) {
+    const field = fields[ev.codes[i]]!;
+    const value = ev.values[i];
+    if (field.ref === undefined) convert.convertField(state, record, field.name, value);
+    else setField(record, field.name, convert.globalId(state, field.ref, String(value)));
+  }
 }

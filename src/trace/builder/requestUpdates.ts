@@ -14,15 +14,8 @@ import type { RecordLookup } from './recordTable';
 import type { TraceStats } from './traceStats';
 import { endOfRequest, type AnyRecord } from './upsert';
 
-/** A request update's effects beyond its record: `before` it is applied, `after`. */
+/** A request update's effects beyond its record (after), given what the request named before it. */
 export class RequestUpdates {
-  /** What the request named before the update being applied (before()). */
-  private hadURL = '';
-  private hadError: unknown;
-  private hadDial: unknown;
-  private hadTcpConn: unknown;
-  private hadTlsTunnel: unknown;
-
   constructor(
     private readonly users: RecordUsers,
     private readonly changes: ChangeLog,
@@ -33,20 +26,19 @@ export class RequestUpdates {
     private readonly now: () => number,
   ) {}
 
-  /** Notes what `record` (a request; undefined when new) names before an update: its URL, error and references (RecordUsers.note). */
-  before(record: AnyRecord | undefined): void {
-    this.hadURL = record ? (record.reqURL as string) : '';
-    this.hadError = record?.reqError;
-    this.hadDial = record?.dial;
-    this.hadTcpConn = record?.tcpConn;
-    this.hadTlsTunnel = record?.tlsTunnel;
-  }
-
-  /** What the update of `req` (applied since before()) changes beyond it. */
-  after(req: HttpRequest, traceID: string): void {
-    if (typeof req.dial === 'string') this.users.note(req.dial, traceID, this.hadDial);
-    if (typeof req.tcpConn === 'string') this.users.note(req.tcpConn, traceID, this.hadTcpConn);
-    if (typeof req.tlsTunnel === 'string') this.users.note(req.tlsTunnel, traceID, this.hadTlsTunnel);
+  /** What the update of `req` changes beyond it; `had…` what it named before the update (undefined, and '' for the URL, when new). */
+  after(
+    req: HttpRequest,
+    traceID: string,
+    hadURL: string,
+    hadError: unknown,
+    hadDial: unknown,
+    hadTcpConn: unknown,
+    hadTlsTunnel: unknown,
+  ): void {
+    if (typeof req.dial === 'string') this.users.note(req.dial, traceID, hadDial);
+    if (typeof req.tcpConn === 'string') this.users.note(req.tcpConn, traceID, hadTcpConn);
+    if (typeof req.tlsTunnel === 'string') this.users.note(req.tlsTunnel, traceID, hadTlsTunnel);
     this.changes.request(traceID);
     if (req.reqMethod === 'CONNECT') this.changes.staleAll(); // a failed proxied request's diagnosis reads it
     if (unmarkFinished(req as unknown as AnyRecord)) {
@@ -54,9 +46,9 @@ export class RequestUpdates {
       this.stats.sync();
     }
     // No `reqEndAt`: the preload did not say when the request failed; the time it told us is close enough.
-    if (req.reqError && !this.hadError && (req.reqErrorAt ?? req.reqEndAt) === undefined) req.reqErrorAt = this.now();
+    if (req.reqError && !hadError && (req.reqErrorAt ?? req.reqEndAt) === undefined) req.reqErrorAt = this.now();
     endOfRequest(req);
-    if (req.reqURL && req.reqURL !== this.hadURL) this.redirects.link(req);
+    if (req.reqURL && req.reqURL !== hadURL) this.redirects.link(req);
     if (req.redirectedFrom) inheritRedirectInitiator(req, this.requests.get(req.redirectedFrom) as unknown as HttpRequest | undefined);
     this.redirects.remember(req);
   }
