@@ -1,7 +1,8 @@
 // Issue 40: the collector's work for a recorded input stream, repeated: `node collector-replay.mjs
 // <dist dir> <copies> [stages] [upto]`. The stream (test/fixtures/streams/mixed.json.gz, or BENCH_STREAM)
 // is applied `copies` times into one Session, each copy as its own connection and pid with its
-// times shifted past the one before (so the trace grows as a long run's does), then snapshot,
+// times shifted past the one before (so the trace grows as a long run's does), its record messages
+// in the event frames the collector reads (see FRAMES), then snapshot,
 // the trace file and the CLI's table, as `nettrace run` does at its end (a build with
 // Session.deriveInPlace: the trace file first, then the records derived in place, then the table). Run under callgrind by
 // bench/tools/collector-callgrind.mjs (Ir per request from two sizes). `stages` (any fourth argument)
@@ -76,20 +77,66 @@ function decoderFields(fields) {
   return out;
 }
 
-/** Copy `c` of the input: renumbered, its times shifted, its record fields shaped as decoded. */
+/**
+ * Whether this build's collector takes the preload's event frames (Session.applyEvent, since
+ * 2026-11-28): then the record messages go to the session as frames, decoded and applied as the
+ * collector does (its request updates by field code); an older build gets each message with its
+ * fields shaped as its decoder made them. A frame holds a connection's record messages that came
+ * one after another (at most FRAME_EVENTS), as the preload batches a tick's updates.
+ */
+const FRAMES = typeof core.EventEncoder === 'function' && typeof core.Session.prototype.applyEvent === 'function';
+const FRAME_EVENTS = 64;
+/** An encoder per connection of the copies (each keeps its connection's interned strings, as the preload does). */
+const encoders = new Map();
+
+/** Copy `c` of the input: renumbered, its times shifted, its record messages in frames (or their fields shaped as decoded). */
 function copyOf(c) {
-  const ops = structuredClone(stream.ops).filter((o) => o.op !== 'flushChanges');
+  const ops = [];
   const dt = c * span;
-  for (const o of ops) {
+  /** The frame being filled: its op and encoder. */
+  let open;
+  const close = () => {
+    if (!open) return;
+    open.op.args.push(Buffer.from(open.enc.buf.subarray(0, open.enc.off)), open.enc.count);
+    open.enc.reset();
+    open = undefined;
+  };
+  for (const o of structuredClone(stream.ops)) {
+    if (o.op === 'flushChanges') continue;
     if (o.op === 'apply' || o.op === 'closeConnection') o.args[0] += c * perCopy;
-    if (o.op === 'apply') {
-      const msg = o.args[1];
-      if (msg && msg.type === 'hello') msg.pid += c * 100000;
-      if (dt) shift(msg, dt);
-      if (msg?.type === 'record' && msg.fields && typeof msg.fields === 'object') msg.fields = decoderFields(msg.fields);
+    const msg = o.op === 'apply' ? o.args[1] : undefined;
+    if (msg && msg.type === 'hello') msg.pid += c * 100000;
+    if (msg && dt) shift(msg, dt);
+    if (msg?.type === 'record' && msg.fields && typeof msg.fields === 'object') {
+      const connection = o.args[0];
+      if (FRAMES) {
+        if (open && (open.connection !== connection || open.enc.count >= FRAME_EVENTS)) close();
+        if (!encoders.has(connection)) encoders.set(connection, new core.EventEncoder());
+        const enc = encoders.get(connection);
+        if (enc.begin(msg.kind, msg.id)) {
+          for (const k in msg.fields) enc.field(k, msg.fields[k]);
+          if (enc.end()) {
+            if (!open) ops.push((open = { connection, enc, op: { op: 'frame', args: [connection] } }).op);
+            continue;
+          }
+        }
+      }
+      msg.fields = decoderFields(msg.fields);
     }
+    close();
+    ops.push(o);
   }
+  close();
   return ops;
+}
+
+/** The decoder of each connection (made as its first frame comes, as the collector's PreloadInput is). */
+const decoders = new Map();
+/** Decodes a frame of `count` events and applies each (src/collector/server.ts PreloadInput). */
+function frame(connection, bytes, count) {
+  let dec = decoders.get(connection);
+  if (!dec) decoders.set(connection, (dec = { decoder: new core.EventDecoder(), apply: (ev) => session.applyEvent(connection, ev) }));
+  dec.decoder.each(bytes, count, dec.apply);
 }
 const MEMORY = process.env.BENCH_MEMORY === '1';
 // Every copy's input is made before the clock starts (the copies, shifts and renumbering are not
@@ -117,7 +164,8 @@ for (let c = 0; c < copies; c++) {
   if (MEMORY) prepared[c] = undefined; // (nothing held; without it the copies live to the end, as they did)
   let calls = 0;
   for (const o of ops) {
-    session[o.op](...o.args);
+    if (o.op === 'frame') frame(o.args[0], o.args[1], o.args[2]);
+    else session[o.op](...o.args);
     if (++calls % 25 === 0) session.flushChanges();
   }
 }
