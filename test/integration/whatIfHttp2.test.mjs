@@ -119,10 +119,20 @@ before(async () => {
       stream.end('changed');
     }),
   );
-  const tmp = net.createServer();
-  await listen('closed', tmp);
-  await new Promise((r) => tmp.close(r));
 });
+
+/**
+ * A closed port: one a server had, closed again just before it is used. Taken once for the whole
+ * file, it was another process's listening port by the time a case used it in a full run (the
+ * "real" side then connected and met a protocol error instead of a refusal).
+ */
+async function closedPort() {
+  const tmp = net.createServer();
+  await new Promise((r) => tmp.listen(0, '127.0.0.1', r));
+  const { port } = tmp.address();
+  await new Promise((r) => tmp.close(r));
+  return port;
+}
 after(() => {
   for (const s of servers) s.close();
   rmSync(dir, { recursive: true, force: true });
@@ -146,7 +156,7 @@ function masked(line) {
 
 const CASES = {
   'fail refused': {
-    real: () => `http://127.0.0.1:${ports.closed}/x`,
+    real: async () => `http://127.0.0.1:${await closedPort()}/x`,
     rule: { action: 'fail', fail: { kind: 'refused' } },
   },
   'fail dns-notfound': {
@@ -238,7 +248,7 @@ async function pair(bin, c) {
   const env = { ...(c.added ? { NT_WARM: '1' } : {}), ...c.env };
   const healthy = tag(c.fake ? c.fake() : `http://127.0.0.1:${ports.healthy}/x`);
   const { pathname, search } = new URL(healthy);
-  const real = c.real ? await run(bin, [join(apps, 'whatifHttp2.cjs')], { env: { ...env, NT_URL: c.real() } }) : undefined;
+  const real = c.real ? await run(bin, [join(apps, 'whatifHttp2.cjs')], { env: { ...env, NT_URL: await c.real() } }) : undefined;
   if (real) assert.equal(real.code, 0, real.stderr);
   const rulesFile = join(dir, `rules-${process.hrtime.bigint()}.json`);
   writeFileSync(rulesFile, JSON.stringify([{ id: 'wi', condition: 'path in ["/x", "/big"]', limit: 1, enabled: true, ...c.rule }]));
