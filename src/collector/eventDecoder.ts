@@ -114,7 +114,6 @@ export class EventDecoder {
     ev.kind = kind;
     ev.id = this.ascii(this.u8());
     const n = this.u8();
-    ev.count = 0;
     for (let i = 0; i < n; i++) {
       let f = this.u8();
       if (f === FIELD_LITERAL) {
@@ -125,8 +124,8 @@ export class EventDecoder {
       } else if (f >= FIELD_NAMES.length) throw new DecodeError(`unknown field code ${f}`);
       ev.codes[i] = f;
       ev.values[i] = this.value();
-      ev.count = i + 1;
     }
+    ev.count = n;
   }
 
   private value(): unknown {

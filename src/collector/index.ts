@@ -26,7 +26,7 @@ export {
 } from '../trace/formats/filePath';
 export { Session, type SessionOptions, type SessionEvents } from './session';
 // The preload's event frames, both ways: the benchmarks replay recorded updates as the collector receives them.
-export { EventDecoder, recordMessageOf } from './eventDecoder';
+export { EventDecoder } from './eventDecoder';
 export { EventEncoder } from '../protocol/events';
 export { writePrivate } from '../trace/formats/privateFile';
 export {

@@ -113,11 +113,11 @@ export class TraceBuilder implements UpsertHost {
     this.blobs = new PendingBlobs(options.maxPendingBlobBytes ?? DEFAULT_MAX_PENDING_BLOB_BYTES, this.stats, (m) => this.warn(m));
     if (options.record) this.recordings = new RecordingBuilder(this, options.record, this.beginMs);
     this.redirects = new RedirectLinks(options.maxPendingRedirects ?? 1000);
-    this.users = new RecordUsers(this.changes, this.byId[KIND_INDEX.get('httpRequests')!], this.byId[KIND_INDEX.get('tcpConns')!]);
+    this.users = new RecordUsers(this.changes, this.byId[REQUEST_KIND], this.byId[KIND_INDEX.get('tcpConns')!]);
+    this.now = options.now ?? Date.now;
     this.requestUpdates = new RequestUpdates(this.users, this.changes, this.stats, this.redirects, this.byId[REQUEST_KIND], () =>
       this.relative(this.now()),
     );
-    this.now = options.now ?? Date.now;
   }
 
   /** Epoch ms of `traceBeginAt`. */
