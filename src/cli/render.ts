@@ -551,7 +551,8 @@ export function writeTrace(trace: Trace, options: RenderOptions, write: (text: s
     lines.push('');
     lines.push(
       paint(
-        rows.some((row) => row.req.timings && diagnoseLoopBlocked(row.req, timeBudget({ request: row.req })))
+        // The heading names what the notes below hold: the listed rows, not every row of a long trace.
+        noted.some(({ row }) => row.req.timings && diagnoseLoopBlocked(row.req, timeBudget({ request: row.req })))
           ? 'Failures, slow requests and blocked event loops'
           : 'Failures and slow requests',
         1,

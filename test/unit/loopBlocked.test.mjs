@@ -84,6 +84,19 @@ test('a stretch inside the wait phase is the program’s share; the diagnosis sa
   );
 });
 
+test('the notes heading names blocked loops only when a listed row has one (a long table lists the first rows with a diagnosis)', () => {
+  // Two slow requests first, then one whose wait the loop blocked: with room for two rows, the
+  // third is not listed, and the heading says nothing of a loop; with room for three it does.
+  const t = enrichTrace(
+    traceWith([req('req-1', 0, 2000, 1), req('req-2', 10, 2000, 1), req('req-3', 3000, 480, 2)], [{ beginAt: 3020, endAt: 3370 }]),
+  );
+  assert.ok(t.httpRequests.every((r) => r.diagnosis));
+  const two = renderTrace(t, { width: 120, color: false, maxRows: 2 });
+  assert.match(two, /^Failures and slow requests$/m);
+  assert.doesNotMatch(two, /blocked event loops/);
+  assert.match(renderTrace(t, { width: 120, color: false, maxRows: 3 }), /^Failures, slow requests and blocked event loops$/m);
+});
+
 test('a stretch in the body download, cut to the phase; a stretch of another thread or outside the request does not count', () => {
   const trace = traceWith(
     [req('req-1', 0, 10, 300)],
