@@ -65,7 +65,7 @@ if (upto === 'table') {
   const facts = session.facts();
   await session.saveJson(join(dir, 'trace.json'), facts);
   rmSync(dir, { recursive: true, force: true });
-  core.writeTrace(session.deriveInPlace(facts), { width: 120, maxRows: core.RUN_TABLE_ROWS }, () => {});
+  core.writeTrace(session.deriveInPlace(facts, 'diagnosed'), { width: 120, maxRows: core.RUN_TABLE_ROWS }, () => {});
 }
 console.log(out);
 // Ended here, as the CLI ends after its table: what a process does at its exit is no stage's.

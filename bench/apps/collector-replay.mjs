@@ -202,7 +202,7 @@ if (last >= 1) {
     rmSync(file, { force: true });
     await profiler?.start();
     t = cpu();
-    trace = session.deriveInPlace(facts);
+    trace = session.deriveInPlace(facts, 'diagnosed');
     m.snapshot = cpu() - t;
     await profiler?.stop('snapshot');
   } else {

@@ -79,6 +79,7 @@ export interface RunOptions {
 
 /** What a traced run produced. */
 export interface RunResult {
+  /** The run's trace, derived; `kernelTimings` only on the requests with a diagnosis, unless spans were sent (saveRun). */
   trace: Trace;
   /** The command's exit code; 128 + signal number when killed by a signal. */
   exitCode: number;
@@ -294,7 +295,8 @@ async function saveRun(session: Session, options: RunOptions, live: LiveExport |
   if (!live && !options.otlpFile) {
     // The program has ended and nothing else waits on this loop: written with synchronous calls.
     await session.saveJson(options.out, facts, { sync: true });
-    const derived = session.deriveInPlace(facts);
+    // The table and the HAR read no healthy request's kernel split (a diagnosis tells it).
+    const derived = session.deriveInPlace(facts, 'diagnosed');
     if (options.har) await session.saveHar(options.har, derived);
     return derived;
   }

@@ -9,7 +9,15 @@ import { TraceBuilder } from '../trace/builder/builder';
 import { DEFAULT_MAX_PENDING_BLOB_BYTES } from '../trace/builder/builderOptions';
 import type { RecordCaps } from '../trace/builder/recordings';
 import { DEFAULT_SLOW_THRESHOLD_MS } from '../trace/derive/timings';
-import { enrichIncomingFrom, enrichIncomingIn, enrichRequest, enrichRequestInPlace, indexRecords, type RecordIndex } from '../trace/enrich';
+import {
+  enrichIncomingFrom,
+  enrichIncomingIn,
+  enrichRequest,
+  enrichRequestInPlace,
+  indexRecords,
+  type KernelTimingsFor,
+  type RecordIndex,
+} from '../trace/enrich';
 import { pauseIntervals, splitByPauses, threadKey } from '../trace/derive/loopBlocked';
 import { writeHarFile, writeTraceFile } from '../trace/formats/traceFile';
 import type { WriteJsonOptions } from '../trace/formats/jsonStream';
@@ -420,12 +428,13 @@ export class Session extends EventEmitter<SessionEvents> {
    * builder's own records, unless mapping copied them. For a run's last look (`nettrace run`'s
    * table and HAR once its file is saved): after it the session's records are no longer the
    * facts alone (facts() hands them on with their derived fields, which writeTraceFile leaves out
-   * and enrichRequest works out again). It shares `facts`' `stats`.
+   * and enrichRequest works out again). It shares `facts`' `stats`. `kernelFor` `diagnosed` gives
+   * `kernelTimings` only to the requests whose diagnosis tells them (KernelTimingsFor).
    */
-  deriveInPlace(facts: Trace): Trace {
+  deriveInPlace(facts: Trace, kernelFor: KernelTimingsFor = 'every'): Trace {
     const index = indexRecords(facts);
     const options = { slowThresholdMs: this.slowThresholdMs };
-    for (const r of facts.httpRequests) enrichRequestInPlace(r, index, options);
+    for (const r of facts.httpRequests) enrichRequestInPlace(r, index, options, kernelFor);
     enrichIncomingIn(facts, index);
     return facts;
   }

@@ -11,6 +11,7 @@ import { whatIfSentence, whatIfWithoutNetwork } from './diagnosis/whatIfText';
 import { replayedWithoutNetwork, replaySentence } from './diagnosis/replayText';
 import { diagnose, type DiagnosisContext, type DiagnosisOptions } from './diagnosis/diagnosis';
 import { incomingLoopBlockedOf, loopBlocksByThread, threadKey } from './derive/loopBlocked';
+import { kernelTimingsOf } from './derive/kernel';
 import { measureTimeBudget } from './derive/timeBudget';
 import type { Dial, HttpRequest, LoopBlock, TcpConn, TlsTunnel, Trace } from './contract/types';
 import type { DnsQuery } from './contract/dnsMessages';
@@ -172,22 +173,41 @@ export function enrichRequest(request: HttpRequest, index: RecordIndex, options:
 }
 
 /**
+ * Which requests get `kernelTimings` when derived: `every` one the helper saw (the default), or
+ * only those `diagnosed`, whose sentence tells what the kernel saw: for a reader that shows no
+ * other request's kernel split (`nettrace run`'s table). Which requests have a diagnosis does not
+ * depend on them: they only add to a sentence (diagnosis.ts withKernel).
+ */
+export type KernelTimingsFor = 'every' | 'diagnosed';
+
+/**
  * Gives `request` itself its derived fields (those enrichRequest gives a copy of it), no copy made:
  * for a trace nothing reads as recorded any more (`nettrace run`'s end, its file written:
  * Session.deriveInPlace). Its derived fields from before, if any, are replaced.
  */
-export function enrichRequestInPlace(request: HttpRequest, index: RecordIndex, options: DiagnosisOptions = {}): void {
-  derive(request, contextOf(request, index), index, options);
+export function enrichRequestInPlace(
+  request: HttpRequest,
+  index: RecordIndex,
+  options: DiagnosisOptions = {},
+  kernelFor: KernelTimingsFor = 'every',
+): void {
+  derive(request, contextOf(request, index), index, options, kernelFor);
 }
 
 /** A placeholder the first store replaces (enrichRequest's copy gets `timings` in its place). */
 const EMPTY_TIMINGS = {} as HttpRequest['timings'];
 
 /** Sets `out`'s derived fields from its recorded ones, read through `ctx` (contextOf `out` or of the record `out` copies). */
-function derive(out: HttpRequest, ctx: DiagnosisContext, index: RecordIndex, options: DiagnosisOptions): void {
+function derive(
+  out: HttpRequest,
+  ctx: DiagnosisContext,
+  index: RecordIndex,
+  options: DiagnosisOptions,
+  kernelFor: KernelTimingsFor = 'every',
+): void {
   const key = index.loopBlocks && threadKey(out.pid, out.threadId);
   const stretches = key !== undefined ? { own: index.loopBlocks?.get(key), paused: index.pausedBlocks?.get(key) } : {};
-  const { timings, kernelTimings, loopBlocked, debuggerPaused } = measureTimeBudget(ctx, stretches);
+  const { timings, kernelTimings, loopBlocked, debuggerPaused } = measureTimeBudget(ctx, stretches, kernelFor === 'every');
   out.timings = timings;
   if (kernelTimings) out.kernelTimings = kernelTimings;
   else if ('kernelTimings' in out) delete out.kernelTimings;
@@ -195,7 +215,16 @@ function derive(out: HttpRequest, ctx: DiagnosisContext, index: RecordIndex, opt
   else if ('loopBlocked' in out) delete out.loopBlocked;
   if (debuggerPaused !== undefined) out.debuggerPaused = debuggerPaused;
   else if ('debuggerPaused' in out) delete out.debuggerPaused;
-  const found = diagnose(ctx.request === out ? ctx : { ...ctx, request: out }, timings, options);
+  const diagnosed = ctx.request === out ? ctx : { ...ctx, request: out };
+  let found = diagnose(diagnosed, timings, options);
+  if (found && kernelFor === 'diagnosed') {
+    // A diagnosis found without the kernel's split: its sentence is told again with it.
+    const kernel = kernelTimingsOf(out, ctx.tcpConn);
+    if (kernel) {
+      out.kernelTimings = kernel;
+      found = diagnose(diagnosed, timings, options);
+    }
+  }
   // A what-if rule made what the program received: the diagnosis says so first (docs/rules.md).
   // Made without the network, the program's error is all there is to tell: the phase sentence
   // would name a server and a request sent that were not.

@@ -3,7 +3,9 @@
 // Issue 40: a snapshot taken after later updates reads as one from a session that never
 // snapshotted before (guards any reuse of a request's derived fields — timings, loop share,
 // diagnosis — from one snapshot to the next, see ChangeLog.onStale): the recorded streams with a snapshot every
-// few calls, a loop stretch arriving late for an old request, a kernel fact merged late.
+// few calls, a loop stretch arriving late for an old request, a kernel fact merged late. And
+// `nettrace run`'s last look (deriveInPlace with kernelTimings for the diagnosed only) reads as the
+// whole derivation: the same diagnoses, the same table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -40,6 +42,41 @@ for (const file of readdirSync(streams).filter((f) => /^[a-z-]+\.json\.gz$/.test
   test(`${file}: snapshots taken along the way leave the final one as it would be`, () => {
     const stream = readStream(join(streams, file));
     assert.equal(finalSnapshot(stream, 7), finalSnapshot(stream, 0));
+  });
+}
+
+/** A stream's final facts derived in place, every request's kernel split or the diagnosed ones' only. */
+function derivedInPlace(stream, kernelFor) {
+  const realNow = Date.now;
+  let now = Date.parse(stream.beginAt);
+  Date.now = () => now;
+  try {
+    const s = new core.Session({ description: 'd', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 1e9 });
+    for (const o of structuredClone(stream.ops)) {
+      now = o.t;
+      s[o.op](...o.args);
+    }
+    const trace = s.deriveInPlace(s.facts(), kernelFor);
+    s.dispose();
+    return trace;
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+for (const file of readdirSync(streams).filter((f) => /^[a-z-]+\.json\.gz$/.test(f) && !f.includes('.trace.'))) {
+  test(`${file}: the run's last look, kernel splits for the diagnosed only, gives the diagnoses and the table of the whole derivation`, () => {
+    const stream = readStream(join(streams, file));
+    const every = derivedInPlace(stream, 'every');
+    const diagnosed = derivedInPlace(stream, 'diagnosed');
+    assert.deepEqual(
+      diagnosed.httpRequests.map((r) => r.diagnosis),
+      every.httpRequests.map((r) => r.diagnosis),
+    );
+    for (const maxRows of [undefined, 3]) {
+      const options = { width: 120, color: false, maxRows };
+      assert.equal(core.renderTrace(diagnosed, options), core.renderTrace(every, options));
+    }
   });
 }
 
@@ -294,5 +331,65 @@ test('a change listener added after updates that nobody heard hears of them', as
     assert.ok(heard && heard.length > 0, 'the pending change came once a listener was there');
   } finally {
     s.dispose();
+  }
+});
+
+test("the run's last look: a slow request's sentence keeps what the kernel saw; a healthy request gets no kernel split", () => {
+  // 40 requests on one kept-alive connection the helper watched; the 20th waits 1.5 s, though its
+  // response's first byte reached the machine 100 ms after it was sent (the program read it late).
+  const build = () => {
+    const [s, c] = session();
+    s.apply(c, { type: 'record', kind: 'tcpConns', id: 't1', fields: { connected: true, connectBeginAt: T0, connectEndAt: T0 + 1 } });
+    const events = [];
+    for (let i = 1; i <= 40; i++) {
+      const at = i < 20 ? i * 100 : i > 20 ? i * 100 + 2000 : 2000;
+      const wait = i === 20 ? 1500 : 5;
+      s.apply(c, {
+        type: 'record',
+        kind: 'httpRequests',
+        id: `r${i}`,
+        fields: {
+          client: 'http',
+          reqMethod: 'GET',
+          reqURL: `http://127.0.0.1:9/${i}`,
+          tcpConn: 't1',
+          reusedConn: i > 1,
+          reqStartAt: T0 + at,
+          reqSentAt: T0 + at + 1,
+          respRecvAt: T0 + at + 1 + wait,
+          respDoneAt: T0 + at + 2 + wait,
+          reqEndAt: T0 + at + 2 + wait,
+          respStatusCode: 200,
+        },
+      });
+      events.push({ kind: 'dataIn', at: i === 20 ? at + 101 : at + wait - 0.5, ackedAt: at + 1.2 });
+    }
+    const conn = s.builder.trace.tcpConns[0].traceID;
+    assert.ok(
+      s.builder.mergeFields('tcpConns', conn, { kernelEvents: events, tcpMetrics: { source: 'bpf', rttUs: 200, connectLatencyUs: 150 } }),
+    );
+    return s;
+  };
+  const [every, diagnosed] = ['every', 'diagnosed'].map((kernelFor) => {
+    const s = build();
+    const trace = s.deriveInPlace(s.facts(), kernelFor);
+    s.dispose();
+    return trace;
+  });
+  assert.equal(every.httpRequests.filter((r) => r.kernelTimings).length, 40);
+  assert.deepEqual(
+    diagnosed.httpRequests.filter((r) => r.kernelTimings).map((r) => r.traceID),
+    ['req-20'],
+  );
+  const slow = diagnosed.httpRequests[19];
+  assert.match(slow.diagnosis, /the kernel: the response's first byte reached the machine 1\.40 s before the program read it/);
+  assert.deepEqual(slow.kernelTimings, every.httpRequests[19].kernelTimings);
+  assert.deepEqual(
+    diagnosed.httpRequests.map((r) => r.diagnosis),
+    every.httpRequests.map((r) => r.diagnosis),
+  );
+  for (const maxRows of [undefined, 5]) {
+    const options = { width: 120, color: false, maxRows };
+    assert.equal(core.renderTrace(diagnosed, options), core.renderTrace(every, options));
   }
 });

@@ -55,14 +55,14 @@ const NO_BOUNDS = new Float64Array(PHASE_BOUNDS);
 
 /**
  * Measures a request's budget from its records and its thread's stretches: the HAR phases, the
- * event loop's share of each phase (laid as the waterfall draws them), the debugger's, and the
- * kernel's split of the wait and the body.
+ * event loop's share of each phase (laid as the waterfall draws them), the debugger's, and, unless
+ * `kernel` is false, the kernel's split of the wait and the body.
  */
-export function measureTimeBudget(ctx: RequestContext, stretches: ThreadStretches = {}): MeasuredBudget {
+export function measureTimeBudget(ctx: RequestContext, stretches: ThreadStretches = {}, kernel = true): MeasuredBudget {
   const timings = computeTimings(ctx);
   const out: MeasuredBudget = { timings };
-  const kernel = kernelTimingsOf(ctx.request, ctx.tcpConn);
-  if (kernel) out.kernelTimings = kernel;
+  const kernelTimings = kernel ? kernelTimingsOf(ctx.request, ctx.tcpConn) : undefined;
+  if (kernelTimings) out.kernelTimings = kernelTimings;
   const { own, paused } = stretches;
   const start = (own || paused) && requestStartAt(ctx);
   const bounds = start !== undefined ? phaseBounds(start, timings, BOUNDS) : NO_BOUNDS;
