@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
 const require = createRequire(import.meta.url);
-const { diagnose, isFailed, formatMs, enrichTrace, emptyTrace } = require('../../dist/core.cjs');
+const { diagnose, isFailed, formatMs, enrichTrace, emptyTrace, computeTimings } = require('../../dist/core.cjs');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let tlsErrors;
@@ -916,8 +916,26 @@ const cases = [
 for (const c of cases) {
   test(`diagnose: ${c.name}`, () => {
     assert.equal(diagnose(c.ctx, undefined, c.options), c.want);
+    // With its timings at hand, as a trace's derivation asks (a request with nothing to say is
+    // then told without its budget): the same sentence.
+    assert.equal(diagnose(c.ctx, computeTimings(c.ctx), c.options), c.want);
   });
 }
+
+test('diagnose with timings: below the slow threshold, each thing worth a sentence still gets one', () => {
+  // Sent at 100, answered 300 ms later: not slow. Each field alone makes it worth a sentence.
+  const base = { reqStartAt: 100, reqSentAt: 100, respRecvAt: 400, respDoneAt: 401, reqEndAt: 401, respStatusCode: 200, reusedConn: true };
+  const say = (f) => {
+    const ctx = { request: req({ ...base, ...f }) };
+    return diagnose(ctx, computeTimings(ctx));
+  };
+  assert.equal(say({}), undefined);
+  assert.match(say({ debuggerPaused: 250 }), /^stopped in the debugger for 250 of its 301 ms/);
+  assert.match(say({ incomplete: true, respDoneAt: undefined, reqEndAt: undefined }), /./);
+  assert.match(say({ client: 'http2', respTrailers: [['grpc-status', '14']] }), /gRPC call with status 14 UNAVAILABLE/);
+  assert.match(say({ respStatusCode: 503 }), /503/);
+  assert.match(say({ reqError: { phase: 'response', message: 'aborted' } }), /aborted/);
+});
 
 test('isFailed: errors and status >= 400', () => {
   assert.equal(isFailed(req({ respStatusCode: 200 })), false);

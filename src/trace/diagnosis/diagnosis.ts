@@ -547,6 +547,10 @@ function wasReset(req: HttpRequest): boolean {
  */
 export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: DiagnosisOptions = {}): string | undefined {
   const req = ctx.request;
+  const threshold = options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS;
+  const known = timings ?? req.timings;
+  // Most requests of a trace: said without making their budget.
+  if (known !== undefined && nothingToSay(req, known, threshold)) return undefined;
   const budget = timeBudget(ctx, timings);
   const t = budget.timings;
   // The program's own share (stopped in the debugger, its loop blocked) comes after a failure's
@@ -568,8 +572,26 @@ export function diagnose(ctx: DiagnosisContext, timings?: Timings, options: Diag
   const grpc = grpcFailure(req);
   if (grpc) return andLoop(grpc);
   if (loop) return withKernel(loop, ctx, budget);
-  const slow = diagnoseSlow(ctx, budget, options.slowThresholdMs ?? DEFAULT_SLOW_THRESHOLD_MS);
+  const slow = diagnoseSlow(ctx, budget, threshold);
   return slow && withKernel(slow, ctx, budget);
+}
+
+/**
+ * Whether diagnose has nothing to say of `req` (with its `timings`): each of its sentences needs
+ * one of these — an error, no end, an error status, a gRPC failure, a part of its time the
+ * program's (`loopBlocked`, `debuggerPaused`: diagnoseProgramShare reads only these), or slowness.
+ */
+function nothingToSay(req: HttpRequest, timings: Timings, threshold: number): boolean {
+  const status = req.respStatusCode;
+  return (
+    !req.reqError &&
+    !req.incomplete &&
+    !(typeof status === 'number' && status >= 400) &&
+    !req.loopBlocked &&
+    typeof req.debuggerPaused !== 'number' &&
+    !isSlow(req, timings, threshold) &&
+    !grpcFailure(req)
+  );
 }
 
 /** ", before the program had sent its request's body (10 bytes of it sent)" for a response that came first (`respEarly`). */
