@@ -7,6 +7,7 @@
  */
 
 import { dnsStory } from './dnsStory';
+import { ATTEMPT_REASONS, CONNECT_REASONS, DNS_REASONS, statusText } from './reasons';
 import { grpcFailure, http2ErrorName } from './http2Errors';
 import { formatMs, incompleteWhy, plural, whatIfSlowDetail } from './sentence';
 import { PHASE_WORDS } from '../derive/words';
@@ -36,60 +37,6 @@ export interface DiagnosisContext extends RequestContext {
   /** What held the connections of the full pool this request ended waiting in (enrich.ts). */
   poolHolders?: HttpRequest[];
 }
-
-const DNS_REASONS: Record<string, string> = {
-  ENOTFOUND: 'name not found',
-  EAI_NONAME: 'name not found',
-  EAI_AGAIN: 'temporary resolver failure (is a DNS server reachable?)',
-  EAI_FAIL: 'the resolver failed permanently',
-  ESERVFAIL: 'the DNS server failed',
-  ENODATA: 'no address records',
-  ETIMEOUT: 'the DNS query timed out',
-  ECONNREFUSED: 'the DNS server refused the query',
-};
-
-const CONNECT_REASONS: Record<string, string> = {
-  ECONNREFUSED: 'refused',
-  ETIMEDOUT: 'timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out',
-  EHOSTUNREACH: 'failed: host unreachable',
-  ENETUNREACH: 'failed: network unreachable',
-  EADDRNOTAVAIL: 'failed: address not available',
-  EACCES: 'failed: permission denied',
-  EPERM: 'failed: not permitted (firewall?)',
-  ECONNRESET: 'was reset',
-};
-
-/** Short reasons for the other failed attempts ("2 other addresses refused"). */
-const ATTEMPT_REASONS: Record<string, string> = {
-  ECONNREFUSED: 'refused',
-  ETIMEDOUT: 'timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'timed out',
-  EHOSTUNREACH: 'were unreachable',
-  ENETUNREACH: 'had no route',
-  EADDRNOTAVAIL: 'were not available',
-};
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  407: 'Proxy Authentication Required',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
 
 function hostOf(req: HttpRequest): string {
   try {
@@ -349,11 +296,6 @@ function diagnoseTls(ctx: DiagnosisContext, code: string | undefined, timings: T
 }
 
 // ---- proxies, HTTP/2, status ----
-
-function statusText(status: number, text: string | undefined): string {
-  const t = text || STATUS_TEXT[status] || '';
-  return t ? `${status} ${t}` : String(status);
-}
 
 /** "proxy 127.0.0.1:3128 refused the tunnel to localhost:443 (403 Forbidden)", or undefined. */
 function diagnoseProxyRefusal(ctx: DiagnosisContext): string | undefined {
