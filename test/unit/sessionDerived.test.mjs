@@ -47,37 +47,26 @@ for (const file of readdirSync(streams).filter((f) => /^[a-z-]+\.json\.gz$/.test
 
 /** A stream's final facts derived in place, every request's kernel split or the diagnosed ones' only. */
 function derivedInPlace(stream, kernelFor) {
-  const realNow = Date.now;
-  let now = Date.parse(stream.beginAt);
-  Date.now = () => now;
-  try {
-    const s = new core.Session({ description: 'd', beginAt: new Date(stream.beginAt), sourceMaps: false, changeIntervalMs: 1e9 });
-    for (const o of structuredClone(stream.ops)) {
-      now = o.t;
-      s[o.op](...o.args);
-    }
-    const trace = s.deriveInPlace(s.facts(), kernelFor);
-    s.dispose();
-    return trace;
-  } finally {
-    Date.now = realNow;
-  }
+  return withSession(stream, (s) => s.deriveInPlace(s.facts(), kernelFor));
 }
 
 for (const file of readdirSync(streams).filter((f) => /^[a-z-]+\.json\.gz$/.test(f) && !f.includes('.trace.'))) {
   test(`${file}: the run's last look, kernel splits for the diagnosed only, gives the diagnoses and the table of the whole derivation`, () => {
     const stream = readStream(join(streams, file));
-    const every = derivedInPlace(stream, 'every');
-    const diagnosed = derivedInPlace(stream, 'diagnosed');
-    assert.deepEqual(
-      diagnosed.httpRequests.map((r) => r.diagnosis),
-      every.httpRequests.map((r) => r.diagnosis),
-    );
-    for (const maxRows of [undefined, 3]) {
-      const options = { width: 120, color: false, maxRows };
-      assert.equal(core.renderTrace(diagnosed, options), core.renderTrace(every, options));
-    }
+    assertSameLook(derivedInPlace(stream, 'diagnosed'), derivedInPlace(stream, 'every'), 3);
   });
+}
+
+/** The same diagnoses and the same table (whole, and listing `fewRows`) of the two derivations. */
+function assertSameLook(diagnosed, every, fewRows) {
+  assert.deepEqual(
+    diagnosed.httpRequests.map((r) => r.diagnosis),
+    every.httpRequests.map((r) => r.diagnosis),
+  );
+  for (const maxRows of [undefined, fewRows]) {
+    const options = { width: 120, color: false, maxRows };
+    assert.equal(core.renderTrace(diagnosed, options), core.renderTrace(every, options));
+  }
 }
 
 const T0 = Date.parse('2026-11-25T10:00:00.000Z');
@@ -344,14 +333,9 @@ test("the run's last look: a slow request's sentence keeps what the kernel saw; 
     for (let i = 1; i <= 40; i++) {
       const at = i < 20 ? i * 100 : i > 20 ? i * 100 + 2000 : 2000;
       const wait = i === 20 ? 1500 : 5;
-      s.apply(c, {
-        type: 'record',
-        kind: 'httpRequests',
-        id: `r${i}`,
-        fields: {
-          client: 'http',
-          reqMethod: 'GET',
-          reqURL: `http://127.0.0.1:9/${i}`,
+      s.apply(
+        c,
+        request(i, {
           tcpConn: 't1',
           reusedConn: i > 1,
           reqStartAt: T0 + at,
@@ -359,9 +343,8 @@ test("the run's last look: a slow request's sentence keeps what the kernel saw; 
           respRecvAt: T0 + at + 1 + wait,
           respDoneAt: T0 + at + 2 + wait,
           reqEndAt: T0 + at + 2 + wait,
-          respStatusCode: 200,
-        },
-      });
+        }),
+      );
       events.push({ kind: 'dataIn', at: i === 20 ? at + 101 : at + wait - 0.5, ackedAt: at + 1.2 });
     }
     const conn = s.builder.trace.tcpConns[0].traceID;
@@ -384,12 +367,5 @@ test("the run's last look: a slow request's sentence keeps what the kernel saw; 
   const slow = diagnosed.httpRequests[19];
   assert.match(slow.diagnosis, /the kernel: the response's first byte reached the machine 1\.40 s before the program read it/);
   assert.deepEqual(slow.kernelTimings, every.httpRequests[19].kernelTimings);
-  assert.deepEqual(
-    diagnosed.httpRequests.map((r) => r.diagnosis),
-    every.httpRequests.map((r) => r.diagnosis),
-  );
-  for (const maxRows of [undefined, 5]) {
-    const options = { width: 120, color: false, maxRows };
-    assert.equal(core.renderTrace(diagnosed, options), core.renderTrace(every, options));
-  }
+  assertSameLook(diagnosed, every, 5);
 });
