@@ -203,7 +203,7 @@ const hasStream = (spec) => spec.upgrade || spec.events !== undefined;
  * close code and reason, messages each way) against what the server saw on the connection, or the
  * number of server-sent events a response carried (`respEvents`).
  */
-export function checkCaseStream({ label, trace, out, seen, run, spec }) {
+export async function checkCaseStream({ label, trace, out, seen, run, spec }) {
   const where = `${label}: case ${spec.name}`;
   const prefix = `/${run}/${spec.name}/`;
   const reqs = trace.httpRequests.filter((r) => pathOf(r.reqURL).startsWith(prefix)).sort((a, b) => order(a) - order(b));
@@ -216,6 +216,9 @@ export function checkCaseStream({ label, trace, out, seen, run, spec }) {
   if (spec.upgrade) {
     const life = server.find((e) => e.ws)?.ws;
     assert.ok(life, `${where}: the server saw no WebSocket connection (test setup)${context}`);
+    // The server's WebSocket says its close (code and reason) when its socket has closed, which
+    // under load may come after the traced program's exit and the trace: waited for, briefly.
+    for (const until = Date.now() + 5000; life.closeCode === null && Date.now() < until;) await new Promise((r) => setTimeout(r, 10));
     const up = reqs.find((r) => r.respStatusCode === 101) ?? last;
     const ws = up.webSocket;
     const context2 = `${context}\n  webSocket record: ${JSON.stringify(ws)}\n  server saw on the connection: ${JSON.stringify(life)}`;
