@@ -25,14 +25,15 @@ const [v8Major, v8Minor] = process.versions.v8.split('.').map(Number);
 const tiering =
   v8Major === 12 ? '--invocation-count-for-turbofan=24000' : v8Major === 11 && v8Minor === 3 ? '--interrupt-budget=540672' : undefined;
 if (tiering) require('node:v8').setFlagsFromString(tiering);
-// And in `nettrace run` (the collector) on those Nodes, smaller TurboFan jobs: V8 inlines any callee
+// And in `nettrace run` (the collector), on every Node, smaller TurboFan jobs: V8 inlines any callee
 // of up to 460 bytes of bytecode into a function it optimizes, and the collector's per-record
 // functions and the derivation of every request at a run's end (`derive` with its time budget)
 // made jobs of 15–30 ms each, some code compiled twice (alone, then inlined into its caller), late
 // in a run where they saved little. With callees of up to 100 bytes the compiling of a
-// 25,000-request run took half as long and the run's whole CPU 4–10% less; 1,300 and 9,000
-// requests 1–2% less (bench/RESULTS.md). The other commands keep V8's inlining (a file's scan).
-if (tiering && process.argv[2] === 'run') require('node:v8').setFlagsFromString('--max-inlined-bytecode-size=100');
+// 25,000-request run took half as long and the run's whole CPU 4–10% less on Node 20 to 26; runs of
+// 1,300 and 9,000 requests moved within their rounds' spread (bench/RESULTS.md). The other commands
+// keep V8's inlining (a file's scan).
+if (process.argv[2] === 'run') require('node:v8').setFlagsFromString('--max-inlined-bytecode-size=100');
 let runCached;
 // Inside a traced program (NETTRACE_CONFIG set) loading the loader would start the preload here.
 if (!process.env.NETTRACE_CONFIG)
