@@ -32,7 +32,7 @@ if (tiering) require('node:v8').setFlagsFromString(tiering);
 // in a run where they saved little. With callees of up to 100 bytes the compiling of a
 // 25,000-request run took half as long and the run's whole CPU 4–10% less on Node 20 to 26; runs of
 // 1,300 and 9,000 requests moved within their rounds' spread (bench/RESULTS.md). The other commands
-// keep V8's inlining (a file's scan).
+// keep V8's inlining: `nettrace show` of a 100,000-request file took 5–8% longer with this.
 if (process.argv[2] === 'run') require('node:v8').setFlagsFromString('--max-inlined-bytecode-size=100');
 let runCached;
 // Inside a traced program (NETTRACE_CONFIG set) loading the loader would start the preload here.
