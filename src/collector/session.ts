@@ -119,8 +119,16 @@ export class Session extends EventEmitter<SessionEvents> {
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
     // (Node's own event, outside SessionEvents.)
+    // What changed is kept for the views only while one listens (ChangeLog.listening): a
+    // listener hears what changes from when it is added.
+    this.builder.changes.listening = false;
     (this as unknown as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'change') queueMicrotask(() => this.scheduleChange());
+      if (event !== 'change') return;
+      this.builder.changes.listening = true;
+      queueMicrotask(() => this.scheduleChange());
+    });
+    (this as unknown as EventEmitter).on('removeListener', (event: string | symbol) => {
+      if (event === 'change' && this.listenerCount('change') === 0) this.builder.changes.listening = false;
     });
     this.rules.on('change', () => this.noteOther());
     this.rules.on('counters', () => this.noteOther());

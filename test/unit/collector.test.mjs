@@ -173,6 +173,9 @@ test('saved JSON and HAR are mode 0600, also when the file existed with a wider 
 test("a change's listeners share one enrichment of each request; between changes it is made anew", async () => {
   const { Session } = createRequire(import.meta.url)('../../dist/core.cjs');
   const s = new Session({ description: 'memo', beginAt: new Date(now), sourceMaps: false, changeIntervalMs: 1 });
+  const seen = [];
+  s.on('change', (ids) => seen.push(ids.map((id) => [s.request(id), s.request(id)])));
+  s.on('change', (ids) => seen.push(ids.map((id) => [s.request(id)])));
   const c = s.openConnection();
   s.apply(c, messages[0]);
   s.apply(c, {
@@ -181,9 +184,6 @@ test("a change's listeners share one enrichment of each request; between changes
     id: 'r1',
     fields: { client: 'http', reqMethod: 'GET', reqURL: 'http://h/', reqStartAt: now + 1 },
   });
-  const seen = [];
-  s.on('change', (ids) => seen.push(ids.map((id) => [s.request(id), s.request(id)])));
-  s.on('change', (ids) => seen.push(ids.map((id) => [s.request(id)])));
   s.flushChanges();
   const [[[a, b]], [[c2]]] = seen;
   assert.ok(a && a === b && b === c2, 'one object for every listener of the change');

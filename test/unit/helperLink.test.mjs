@@ -16,6 +16,8 @@ const tuple = (srcPort, dstPort = 8080) => ({ srcIP: '127.0.0.1', srcPort, dstIP
 
 function setup(options = {}) {
   const session = new Session({ description: 'test', beginAt: new Date(T0), sourceMaps: false, changeIntervalMs: 1 });
+  // The tests read what changed from the builder, as a view would hear it: kept as while one listens.
+  session.builder.changes.listening = true;
   const sent = [];
   const link = new HelperLink(session, { send: (c) => sent.push(c), ...options });
   const conn = session.openConnection();

@@ -29,16 +29,23 @@ export class ChangeLog {
    * (undefined). Called synchronously, before the builder's update returns.
    */
   onStale?: (traceID: string | undefined) => void;
+  /**
+   * Whether views are told of changes (a Session sets it while something listens to its
+   * `change`). False: what changed is not kept (the views' lists), only onStale is told —
+   * `nettrace run` without a live export tells nobody, and a set of traceIDs filled at every
+   * update of every record was a tenth of its collector's work while the program ran (issue 65).
+   */
+  listening = true;
 
   /** A request's record, or a record it uses, changed: the views hear of it. */
   request(traceID: string): void {
-    this.requests.add(traceID);
+    if (this.listening) this.requests.add(traceID);
     this.onStale?.(traceID);
   }
 
   /** A record changed in a way that concerns only itself (a connection closing, byte counts). */
   record(traceID: string, kind: RecordKind): void {
-    this.records.set(traceID, kind);
+    if (this.listening) this.records.set(traceID, kind);
   }
 
   /** A request was removed: reported as a changed record (live views drop it). */
