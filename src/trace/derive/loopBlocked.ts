@@ -267,6 +267,13 @@ export function loopBlockedIn(req: HttpRequest, blocks: readonly LoopBlock[] | u
     if (bounds[2 * e + 1] > bounds[2 * e]) firstEarly = bounds[2 * e];
   const from = Math.min(firstEarly, waitFrom ?? Infinity);
   if (from === Infinity) return undefined;
+  // Every phase begins at `from` or later (the receive at its own start, should it come first): a
+  // stretch that ended by then shares none of them. Most requests meet no stretch at all, and
+  // leave here without the arrays below (the derivation of every request at a run's end).
+  const lower = Math.min(from, recvFrom ?? Infinity);
+  let first = firstReaching(blocks, from);
+  while (first < blocks.length && blocks[first].endAt <= lower) first++;
+  if (first >= blocks.length || blocks[first].beginAt >= to) return undefined;
   /** ms of each of EARLY_LOOP_PHASES (in its order): an array of doubles holds them unboxed. */
   const before = [0, 0, 0, 0, 0];
   let wait = 0;
@@ -274,7 +281,7 @@ export function loopBlockedIn(req: HttpRequest, blocks: readonly LoopBlock[] | u
   /** Of the shares, the ms the thread may have waited for a CPU (stretches' `ownMs`). */
   let machine = 0;
   const hits: LoopBlock[] = [];
-  for (let i = firstReaching(blocks, from); i < blocks.length && blocks[i].beginAt < to; i++) {
+  for (let i = first; i < blocks.length && blocks[i].beginAt < to; i++) {
     const b = blocks[i];
     let any = false;
     let inPhases = 0;
