@@ -6,5 +6,7 @@ const { appendFileSync } = require('node:fs');
 const out = process.env.BENCH_STAMP_OUT;
 if (out) {
   appendFileSync(out, JSON.stringify({ pid: process.pid, origin: performance.timeOrigin }) + '\n');
-  process.on('exit', () => appendFileSync(out, JSON.stringify({ pid: process.pid, exit: performance.timeOrigin + performance.now() }) + '\n'));
+  process.on('exit', () =>
+    appendFileSync(out, JSON.stringify({ pid: process.pid, exit: performance.timeOrigin + performance.now() }) + '\n'),
+  );
 }

@@ -46,7 +46,10 @@ try {
       await w.server.stop();
       if (r.code !== 0) throw new Error(`${side.label} failed (${r.code}): ${r.stderr.slice(-1000)}`);
       // The first process that stamped is the program (a traced program's children stamp after it).
-      const lines = readFileSync(stamp, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(stamp, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const start = lines.find((l) => l.origin !== undefined);
       const exit = lines.find((l) => l.exit !== undefined && l.pid === start.pid);
       results.get(side.label).push({ total: t1 - t0, before: start.origin - t0, program: exit.exit - start.origin, after: t1 - exit.exit });
@@ -65,5 +68,7 @@ console.log('| side | wall | / untraced | before the program | the program | aft
 console.log('|---|---|---|---|---|---|');
 for (const [label, runs] of results) {
   const m = (k) => median(runs.map((x) => x[k]));
-  console.log(`| ${label} | ${fmt(m('total'))} | ${(m('total') / base).toFixed(3)}× | ${fmt(m('before'))} | ${fmt(m('program'))} | ${fmt(m('after'))} |`);
+  console.log(
+    `| ${label} | ${fmt(m('total'))} | ${(m('total') / base).toFixed(3)}× | ${fmt(m('before'))} | ${fmt(m('program'))} | ${fmt(m('after'))} |`,
+  );
 }
