@@ -118,10 +118,10 @@ export class Session extends EventEmitter<SessionEvents> {
     this.changeIntervalMs = options.changeIntervalMs ?? 100;
     this.sourceMaps = options.sourceMaps === false ? undefined : (options.sourceMaps ?? new SourceMapResolver());
     this.rules = new RulesController({ rules: options.rules, defaultAction: options.defaultAction, slowThresholdMs: this.slowThresholdMs });
-    // (Node's own event, outside SessionEvents.)
     // What changed is kept for the views only while one listens (ChangeLog.listening): a
     // listener hears what changes from when it is added.
     this.builder.changes.listening = false;
+    // (Node's own events, outside SessionEvents.)
     (this as unknown as EventEmitter).on('newListener', (event: string | symbol) => {
       if (event !== 'change') return;
       this.builder.changes.listening = true;
