@@ -11,11 +11,11 @@
 //   BENCH_N (9000), BENCH_ROUNDS (5), BENCH_RUN_ARGS (more `nettrace run` options, e.g. `--helper
 //   off`). Prints the medians; writes nothing.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { appsDir, median, nodeOptions, root, runNode, startWorkload } from '../lib/common.mjs';
+import { appsDir, median, root, runNode, startWorkload } from '../lib/common.mjs';
+import { startSink } from '../lib/suites.mjs';
 
 const N = Number(process.env.BENCH_N ?? 9000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -24,10 +24,9 @@ const clis = process.argv.slice(2).map((c) => resolve(c));
 if (clis.length === 0) clis.push(join(root, 'bin', 'nettrace.cjs'));
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-run-phases-'));
-const sinkPath = join(tmp, 'sink.sock');
-const sink = createServer((s) => s.on('data', () => {}));
-await new Promise((r) => sink.listen(sinkPath, r));
-const sinkEnv = { NODE_OPTIONS: nodeOptions([join(root, 'dist', 'preload.cjs')]), NETTRACE_CONFIG: JSON.stringify({ ipcPath: sinkPath }) };
+// The preload alone: its events read and dropped by a socket of this process (the suites' sink).
+const sink = await startSink(tmp);
+const sinkEnv = sink.env;
 const now = () => performance.timeOrigin + performance.now();
 
 const sides = [{ label: 'untraced' }, { label: 'preload alone', env: sinkEnv }, ...clis.map((cli) => ({ label: cli, cli }))];
@@ -57,10 +56,11 @@ try {
     console.log(`round ${round + 1}/${ROUNDS} done`);
   }
 } finally {
-  sink.close();
+  await sink.close();
   rmSync(tmp, { recursive: true, force: true });
 }
 
+if (sink.bytes() === 0) throw new Error('the sink received nothing: the preload-alone runs were not traced');
 const fmt = (x) => x.toFixed(1);
 const base = median(results.get('untraced').map((x) => x.total));
 console.log(`\n${N} requests, ${ROUNDS} rounds, medians (ms):`);

@@ -297,8 +297,9 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.changeTimer) return;
     if (this.listenerCount('change') === 0) {
       // Nobody to tell (`nettrace run` without a live export): no timer armed and cleared for
-      // each batch; what changed is forgotten now and then (it would only grow), and a listener
-      // added later hears of what is pending then (the 'newListener' handler).
+      // each batch, and no list kept (ChangeLog.listening); the kernel's marks and the flag for
+      // other changes are let go now and then (takeChanges), and a listener added later hears
+      // what changes from then on (the 'newListener' handler).
       if (++this.unheard >= UNHEARD_FORGET) {
         this.unheard = 0;
         this.builder.takeChanges(false);
