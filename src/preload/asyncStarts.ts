@@ -17,12 +17,12 @@
  *   method) captures its caller's stack; when the call's `start()` does not open its HTTP/2
  *   stream at once, the stack waits by method path, and the stream with that `:path` opened later
  *   takes the oldest one (first in, first out, like the calls; entries expire after a minute).
- * - got (ESM only, so not patched): it publishes `got:request:create` on diagnostics_channel from
- *   its Request constructor (the program's `got()` call is on the stack) and `got:request:start`
- *   right after its `http.request()` returned, from an async function nobody awaits; the stack
- *   captured at create is given, by request id, to the capture that `http.request()` just made.
  *
- * AsyncLocalStorage was measured as the carrier and not used: on Node 20 and 22 it turns on V8
+ * got is followed through an AsyncLocalStorage context instead (initiator/sdkCalls.ts): it makes
+ * its requests from its own async chain, HTTP/2 ones from http2-wrapper's session queue, which no
+ * object of its links to the stream opened later.
+ *
+ * AsyncLocalStorage was measured as the carrier and not used here: on Node 20 and 22 it turns on V8
  * promise hooks for the whole program (an `await` went from ~100 ns to ~300 ns here), which every
  * program that loads one of these libraries would pay on all its promises; on Node 24
  * (AsyncContextFrame) it is free, but it would still give a queued Pool request the context of the
@@ -39,7 +39,7 @@
 
 import { newHook, replaceFunction, Slot, type Hook, type Tracer } from './tracer';
 import { now } from './clock/epoch';
-import { defineRestorable, subscribe } from './detach';
+import { defineRestorable } from './detach';
 import { onModuleLoad } from './moduleLoad';
 import type { StackHolder } from './initiator/stackCapture';
 import { noteQueued, runDequeued } from './causality';
@@ -51,7 +51,7 @@ const patched = new Slot<boolean>('nettrace.patched');
 const GRPC_PENDING_MS = 60_000;
 const GRPC_PENDING_MAX = 512;
 
-/** Patches superagent, undici and @grpc/grpc-js as the program loads them; follows got's channels. */
+/** Patches superagent, undici and @grpc/grpc-js as the program loads them. */
 export function installAsyncStarts(t: Tracer): void {
   const hook = newHook('asyncStarts');
   const patchers: Record<string, (exports: unknown) => void> = {
@@ -59,7 +59,6 @@ export function installAsyncStarts(t: Tracer): void {
     undici: (e) => patchUndici(t, hook, e),
     '@grpc/grpc-js': (e) => patchGrpc(t, hook, e),
   };
-  installGot(t, hook);
   onModuleLoad((request, exports) => {
     if (hook.enabled) {
       const name = packageOf(request);
@@ -83,60 +82,6 @@ function packageOf(request: string): string | undefined {
       request,
     );
   return m ? m[1]!.replace('\\', '/') : undefined;
-}
-
-/** got requests between their create and start events, by got's request id. */
-const GOT_PENDING_MAX = 512;
-/** Ended got requests remembered for a retry that follows them. */
-const GOT_ENDED_MAX = 64;
-
-function installGot(t: Tracer, hook: Hook): void {
-  const pending = new Map<string, StackHolder>();
-  // Ended requests, kept a little longer: a retry is published after its attempt ended.
-  const ended = new Map<string, StackHolder>();
-  // A retry creates a new got Request (a new id) from got's timer: it takes the program's call
-  // of the attempt it repeats (`got:request:retry` names that attempt, then the new one is created).
-  const retries: StackHolder[] = [];
-  const onCreate = (msg: unknown): void => {
-    t.guard(hook, () => {
-      const id = (msg as { requestId?: unknown }).requestId;
-      if (typeof id !== 'string') return;
-      let stack: StackHolder | undefined = t.captureInitiator(onCreate, now());
-      if (!stack || stack.noProgram) stack = retries.shift();
-      if (!stack) return;
-      if (pending.size >= GOT_PENDING_MAX) pending.clear();
-      pending.set(id, stack);
-    });
-  };
-  subscribe('got:request:create', onCreate);
-  subscribe('got:request:start', (msg) => {
-    t.guard(hook, () => {
-      const id = (msg as { requestId?: unknown }).requestId;
-      const origin = typeof id === 'string' ? pending.get(id) : undefined;
-      // got publishes start synchronously after its http.request() returned: the last capture
-      // is that request's (a redirect got follows starts again with the same id).
-      const last = t.lastCapture;
-      if (origin && last && last.noProgram && !last.origin) last.origin = origin;
-    });
-  });
-  subscribe('got:request:retry', (msg) => {
-    t.guard(hook, () => {
-      const id = (msg as { requestId?: unknown } | null)?.requestId;
-      const origin = typeof id === 'string' ? (pending.get(id) ?? ended.get(id)) : undefined;
-      if (origin && retries.length < GOT_PENDING_MAX) retries.push(origin);
-    });
-  });
-  const done = (msg: unknown): void => {
-    const id = (msg as { requestId?: unknown } | null)?.requestId;
-    if (typeof id !== 'string') return;
-    const stack = pending.get(id);
-    if (!stack) return;
-    pending.delete(id);
-    if (ended.size >= GOT_ENDED_MAX) ended.delete(ended.keys().next().value!);
-    ended.set(id, stack);
-  };
-  subscribe('got:response:end', done);
-  subscribe('got:request:error', done);
 }
 
 /**

@@ -217,10 +217,11 @@ export class Tracer {
    * of the program's frames takes its program frames from here.
    */
   asyncOrigin: StackHolder | undefined;
-  /** The last stack captured, while it has none of the program's frames (see asyncStarts.ts, got). */
-  lastCapture: StackHolder | undefined;
-  /** Finders of the program's call for a request made with none on its stack (see asyncStarts.ts). */
-  readonly originFinders: Array<(subject: unknown) => StackHolder | undefined> = [];
+  /**
+   * Finders of the program's call for a request made with none on its stack, given what the
+   * request hook passed and the stack (asyncStarts.ts, sdkCalls.ts).
+   */
+  readonly originFinders: Array<(subject: unknown, stack: StackHolder) => StackHolder | undefined> = [];
 
   constructor(
     readonly config: ResolvedPreloadConfig,
@@ -241,7 +242,6 @@ export class Tracer {
    */
   captureInitiator(above: Function | undefined, at: number, frames?: number, subject?: unknown): StackHolder | undefined {
     this.captures++;
-    this.lastCapture = undefined;
     const budget = this.stackBudget;
     if (!budget.allow(at)) {
       this.transport.markStats();
@@ -249,10 +249,7 @@ export class Tracer {
     }
     const t0 = perf.now();
     const stack = captureStack(above ?? this.captureInitiator, frames, this.ownFile);
-    if (stack.noProgram) {
-      stack.origin = this.findOrigin(subject);
-      this.lastCapture = stack;
-    }
+    if (stack.noProgram) stack.origin = this.findOrigin(subject, stack);
     budget.charge(perf.now() - t0);
     if (budget.lastFree) stack.free = true;
     return stack;
@@ -285,10 +282,10 @@ export class Tracer {
   }
 
   /** The program's call behind a request made from library code only (see asyncOrigin). */
-  private findOrigin(subject: unknown): StackHolder | undefined {
+  private findOrigin(subject: unknown, stack: StackHolder): StackHolder | undefined {
     if (this.asyncOrigin) return this.asyncOrigin;
     for (const find of this.originFinders) {
-      const origin = find(subject);
+      const origin = find(subject, stack);
       if (origin) return origin;
     }
     return undefined;

@@ -322,8 +322,10 @@ test("a frame Node has no map for is placed where the program's stack formatter 
 
 test('the SDKs whose calls are carried: by the name a require gives, or the CommonJS main an import passes (issue 62)', () => {
   const sp = bundleTs(["export * from './src/preload/initiator/sdkPackages';"]);
-  for (const name of ['stripe', '@anthropic-ai/sdk', '@aws-sdk/lib-storage', '@octokit/rest', 'octokit'])
+  for (const name of ['stripe', '@anthropic-ai/sdk', '@aws-sdk/lib-storage', '@octokit/rest', 'octokit', 'http2-wrapper'])
     assert.equal(sp.sdkPackageOf(name), name);
+  // got's HTTP/2 agent, which got 12+ (an ES module) imports: its CommonJS main.
+  assert.equal(sp.sdkPackageOf('/w/node_modules/got/node_modules/http2-wrapper/source/index.js'), 'http2-wrapper');
   assert.equal(sp.sdkPackageOf('/w/node_modules/@aws-sdk/lib-storage/dist-cjs/index.js'), '@aws-sdk/lib-storage');
   assert.equal(sp.sdkPackageOf('C:\\w\\node_modules\\stripe\\cjs\\stripe.cjs.node.js'), 'stripe');
   assert.equal(sp.sdkPackageOf('/w/node_modules/@anthropic-ai/sdk/index.js'), '@anthropic-ai/sdk');
