@@ -30,8 +30,8 @@ export interface EventSeg {
  * Events waiting to be sent, and where the transport's queue cuts them. The hot path writes into
  * `enc` directly (Transport.open/close: begin, the typed writers, end), with no call through
  * this class: each layer between a hook and the buffer is one more small function that V8
- * compiles on its own once it is hot (see bench/RESULTS.md, "The JIT warm-up, by what TurboFan
- * compiles"). The counts are the encoder's.
+ * compiles on its own once it is hot (see `git log -p bench/RESULTS.md`, "The JIT warm-up, by what
+ * TurboFan compiles"). The counts are the encoder's.
  */
 export class EventQueue {
   /** The encoder the events are written with (begin … end). */
