@@ -184,6 +184,8 @@ function installGot(t: Tracer, hook: Hook): (stack: StackHolder) => void {
       tried.add(file);
       try {
         if (file.startsWith('file:')) file = (require('node:url') as typeof import('node:url')).fileURLToPath(file);
+        // A CommonJS got another registry evaluated (Jest's) is not loaded a second time here.
+        else if (!require.cache[file]) continue;
         patchGotCore(t, hook, require(file) as Record<string, unknown>, () => (unseen = false));
       } catch {
         // Not loadable by `require` here (an ES module before Node 20.19 and 22.12): library frames.
