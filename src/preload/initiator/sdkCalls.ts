@@ -48,7 +48,7 @@ import { defineRestorable, onDetach, subscribe } from '../detach';
 import { orig } from '../transport/collectorNet';
 import { onModuleLoad } from '../moduleLoad';
 import { mirror } from '../mirror';
-import { callSites, type StackHolder } from './stackCapture';
+import { callSites, captureStack, type StackHolder } from './stackCapture';
 import { sdkPackageOf } from './sdkPackages';
 
 /** What the context holds: the program's call into an SDK. */
@@ -195,17 +195,7 @@ function installGot(t: Tracer, hook: Hook): (stack: StackHolder) => void {
   const onCreate = (): void => {
     if (!hook.enabled) return;
     if (unseen) {
-      t.guard(hook, () => {
-        const holder = {};
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 32;
-        try {
-          Error.captureStackTrace(holder, onCreate);
-        } finally {
-          Error.stackTraceLimit = limit;
-        }
-        find(callSites(holder));
-      });
+      t.guard(hook, () => find(callSites(captureStack(onCreate, 32))));
     }
     unseen = true;
   };
