@@ -29,6 +29,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { pem } from './servers.mjs';
 import { startDnsServer } from './dnsServer.mjs';
+import { listenBelowRange, startBelowRange } from '../lib/ports.mjs';
 
 const CRLF = '\r\n';
 
@@ -400,15 +401,16 @@ export async function startReplayServers() {
   h2.on('session', (session) => (sockets.add(session), session.on('close', () => sockets.delete(session))));
   const wsHttp = track(http.createServer());
   const wss = wsServer(wsHttp);
-  const listen = (s) => new Promise((r) => s.listen(0, '127.0.0.1', () => r(s.address().port)));
+  // Below the ephemeral range: once stopped, a port refuses for the rest of the test (a replay
+  // that reached the network would fail), which a port-0 one does not (a test beside it may get it).
   const ports = {
-    h1: await listen(h1),
-    tls: await listen(tlsServer),
-    expired: await listen(expired),
-    h2: await listen(h2),
-    ws: await listen(wsHttp),
+    h1: await listenBelowRange(h1),
+    tls: await listenBelowRange(tlsServer),
+    expired: await listenBelowRange(expired),
+    h2: await listenBelowRange(h2),
+    ws: await listenBelowRange(wsHttp),
   };
-  const dns = await startDnsServer({ host: '127.0.0.1', zone: { 'nx.test': { rcode: 'NXDOMAIN' } } });
+  const dns = await startBelowRange((port) => startDnsServer({ host: '127.0.0.1', port, zone: { 'nx.test': { rcode: 'NXDOMAIN' } } }));
   let closed = false;
   return {
     ports,

@@ -17,6 +17,22 @@ export function freePort() {
   });
 }
 
+/** The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range). */
+function ephemeralLow() {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768; // not Linux: the usual range's start
+  }
+}
+
+/** A random port number below the ephemeral range, where only a socket naming the port can land. */
+function belowRange() {
+  const low = ephemeralLow();
+  const from = Math.max(1024, low - 12000);
+  return from + Math.floor(Math.random() * (low - from));
+}
+
 /**
  * A TCP port on 127.0.0.1 that refuses connections for the whole test: one below the kernel's
  * ephemeral range (net.ipv4.ip_local_port_range), free when chosen. A port the kernel picked
@@ -25,15 +41,8 @@ export function freePort() {
  * below the range only a socket that names the port explicitly can take it.
  */
 export async function refusedPort() {
-  let low = 32768;
-  try {
-    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
-  } catch {
-    // not Linux: the usual range's start
-  }
-  const from = Math.max(1024, low - 12000);
   for (let i = 0; i < 50; i++) {
-    const port = from + Math.floor(Math.random() * (low - from));
+    const port = belowRange();
     const free = await new Promise((resolve) => {
       const s = createServer();
       s.once('error', () => resolve(false));
@@ -41,5 +50,37 @@ export async function refusedPort() {
     });
     if (free) return port;
   }
-  throw new Error(`no free port below ${low} after 50 tries`);
+  throw new Error(`no free port below ${ephemeralLow()} after 50 tries`);
+}
+
+/**
+ * Listens with `server` (any `net.Server`) on `host` at a port below the ephemeral range, and
+ * resolves to that port: once the server closes, the port refuses again for the rest of the test,
+ * which a port-0 server's does not (the kernel may give it to a test running beside this one).
+ */
+export async function listenBelowRange(server, host = '127.0.0.1') {
+  for (let i = 0; i < 50; i++) {
+    const port = belowRange();
+    const ok = await new Promise((resolve, reject) => {
+      const onError = (err) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err));
+      server.once('error', onError);
+      server.listen(port, host, () => (server.off('error', onError), resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error(`no free port below ${ephemeralLow()} after 50 tries`);
+}
+
+/**
+ * Runs `start(port)` with ports below the ephemeral range until one is free (its error is
+ * EADDRINUSE otherwise), for servers that bind more than one socket (a DNS server's UDP and TCP).
+ */
+export async function startBelowRange(start) {
+  for (let i = 0; ; i++) {
+    try {
+      return await start(belowRange());
+    } catch (err) {
+      if (err?.code !== 'EADDRINUSE' || i >= 49) throw err;
+    }
+  }
 }
