@@ -183,8 +183,10 @@ function installGot(t: Tracer, hook: Hook): (stack: StackHolder) => void {
       if (!file || !file.endsWith('index.js') || !GOT_CORE.test(file) || tried.has(file)) continue;
       tried.add(file);
       try {
+        // Node's own ES module loader names its modules by file: URL. A got another loader evaluated
+        // is not loaded a second time here: Jest names its CommonJS modules and its vm modules
+        // (--experimental-vm-modules) by path, and a path only counts when Node's require.cache has it.
         if (file.startsWith('file:')) file = (require('node:url') as typeof import('node:url')).fileURLToPath(file);
-        // A CommonJS got another registry evaluated (Jest's) is not loaded a second time here.
         else if (!require.cache[file]) continue;
         patchGotCore(t, hook, require(file) as Record<string, unknown>, () => (unseen = false));
       } catch {
