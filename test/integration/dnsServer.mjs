@@ -44,9 +44,18 @@ export async function startDnsServer({ host = '127.0.0.1', port = 0, zone = {}, 
     udp = dgram.createSocket(family);
     udp.on('error', () => {});
     await new Promise((resolve, reject) => {
-      udp.once('error', reject);
+      udp.once('error', (err) => {
+        // A port taken (a caller trying ports, startBelowRange): this socket is not left open.
+        try {
+          udp.close();
+        } catch {
+          // closed already
+        }
+        reject(err);
+      });
       udp.bind(port, host, () => {
-        udp.off('error', reject);
+        udp.removeAllListeners('error');
+        udp.on('error', () => {});
         resolve();
       });
     });
