@@ -26,11 +26,18 @@ function ephemeralLow() {
   }
 }
 
-/** A random port number below the ephemeral range, where only a socket naming the port can land. */
-function belowRange() {
+/**
+ * A random port number below the ephemeral range, where only a socket naming the port can land:
+ * refused ports (`listening` false) from the lower half of the 12,000 below it, listening ones from
+ * the upper half, so a server that tests start never lands on a port another test counts on being
+ * refused.
+ */
+function belowRange(listening) {
   const low = ephemeralLow();
   const from = Math.max(1024, low - 12000);
-  return from + Math.floor(Math.random() * (low - from));
+  const mid = from + Math.floor((low - from) / 2);
+  const [a, b] = listening ? [mid, low] : [from, mid];
+  return a + Math.floor(Math.random() * (b - a));
 }
 
 /**
@@ -42,7 +49,7 @@ function belowRange() {
  */
 export async function refusedPort() {
   for (let i = 0; i < 50; i++) {
-    const port = belowRange();
+    const port = belowRange(false);
     const free = await new Promise((resolve) => {
       const s = createServer();
       s.once('error', () => resolve(false));
@@ -60,7 +67,7 @@ export async function refusedPort() {
  */
 export async function listenBelowRange(server, host = '127.0.0.1') {
   for (let i = 0; i < 50; i++) {
-    const port = belowRange();
+    const port = belowRange(true);
     const ok = await new Promise((resolve, reject) => {
       const onError = (err) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err));
       server.once('error', onError);
@@ -78,7 +85,7 @@ export async function listenBelowRange(server, host = '127.0.0.1') {
 export async function startBelowRange(start) {
   for (let i = 0; ; i++) {
     try {
-      return await start(belowRange());
+      return await start(belowRange(true));
     } catch (err) {
       if (err?.code !== 'EADDRINUSE' || i >= 49) throw err;
     }
