@@ -49,7 +49,7 @@
 // condition's `#NETTRACE_CONFIG_EXTRA=...` applies to its runs only (e.g. `{"record":true}`).
 // --path=10k asks bench/apps/server.mjs for its 10,240-byte body instead of the ~100-byte one.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { callgrindIr, scaledCopy, STEADY_NODE_FLAGS } from './lib/callgrindRun.mjs';
@@ -86,6 +86,7 @@ const nodeFlags = nodeFlagsArg ? nodeFlagsArg.slice('--node-flags='.length).spli
 const timeScale = opt('time-scale', 1_000_000);
 const outDirArg = args.find((a) => a.startsWith('--out-dir='));
 const outDir = outDirArg ? resolve(outDirArg.slice('--out-dir='.length)) : undefined;
+if (outDir) mkdirSync(outDir, { recursive: true });
 const extra = configExtra();
 // --path=10k: the server's 10,240-byte answer instead of its 100-byte one (bench/apps/server.mjs).
 const urlPath =

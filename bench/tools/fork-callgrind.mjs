@@ -18,7 +18,7 @@
 // DIR/<condition>-<calls>.out of the last round: `node bench/tools/callgrind-groups.mjs DIR 0 1 0 100`
 // splits the per-call difference, `--whole` (same arguments) the whole process's at 100.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { callgrindIr, scaledCopy, STEADY_NODE_FLAGS } from '../lib/callgrindRun.mjs';
@@ -44,6 +44,7 @@ const timeScale = Number(opt('time-scale', 1_000_000));
 const nodeFlagsArg = opt('node-flags', undefined);
 const nodeFlags = nodeFlagsArg ? nodeFlagsArg.split(' ').filter(Boolean) : STEADY_NODE_FLAGS;
 const outDir = opt('out-dir', undefined) && resolve(opt('out-dir', undefined));
+if (outDir) mkdirSync(outDir, { recursive: true });
 const CALLS = [0, 100];
 
 const scratch = mkdtempSync(join(tmpdir(), 'nettrace-fork-callgrind-'));

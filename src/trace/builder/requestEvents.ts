@@ -11,10 +11,15 @@ import { REF_FIELDS } from '../contract/wire';
 import type { DecodedEvent } from '../../protocol/events';
 import { KIND_INDEX, setField, type AnyRecord, type ConnectionState, type UpsertDecoder } from './upsert';
 
-/** A request field applyEvent reads: its name, the wire type its value must have, and for a reference the index of the kind it names. */
+/**
+ * A request field applyEvent reads: its name, the wire type its value must have, how it is stored
+ * (`store`, as convertField stores that name with a value of that type), and for a reference the
+ * index of the kind it names.
+ */
 export interface RequestEventField {
   readonly name: string;
   readonly type: number;
+  readonly store: number;
   readonly ref?: number;
 }
 
@@ -25,6 +30,29 @@ const TEXT = 3;
 const FLAG = 4;
 const HEADERS = 5;
 const REF = 6;
+
+/**
+ * How applyRequestFields stores a field: the branch convertField takes for its name and type,
+ * chosen once per field code instead of by comparing the name for every field of every update.
+ */
+const STORE_URL = 1;
+const STORE_HEADERS = 2;
+const STORE_TIME = 3;
+const STORE_PLAIN = 4;
+const STORE_INITIATOR = 5;
+const STORE_TEXT = 6;
+const STORE_REF = 7;
+
+/** convertField's branch for a field of TYPES (its name, its wire type). */
+function storeOf(name: string, type: number): number {
+  if (type === REF) return STORE_REF;
+  if (name === 'reqURL') return STORE_URL;
+  if (name === 'initiator') return STORE_INITIATOR;
+  if (type === HEADERS) return STORE_HEADERS;
+  if (type === TIME) return STORE_TIME;
+  if (type === TEXT) return STORE_TEXT;
+  return STORE_PLAIN;
+}
 
 /** The request fields applyEvent takes, by name. */
 const TYPES: Readonly<Record<string, number>> = {
@@ -62,7 +90,8 @@ export function requestEventFields(fieldNames: readonly string[]): ReadonlyArray
   return fieldNames.map((name, code) => {
     const type = Object.hasOwn(TYPES, name) ? TYPES[name] : undefined;
     if (type === undefined || code >= 32) return undefined;
-    return type === REF ? { name, type, ref: refs.get(name)! } : { name, type };
+    const store = storeOf(name, type);
+    return type === REF ? { name, type, store, ref: refs.get(name)! } : { name, type, store };
   });
 }
 
@@ -120,7 +149,28 @@ export function applyRequestFields(
   for (let i = 0; i < ev.count; i++) {
     const field = fields[ev.codes[i]]!;
     const value = ev.values[i];
-    if (field.ref === undefined) convert.convertField(state, record, field.name, value);
-    else setField(record, field.name, convert.globalId(state, field.ref, String(value)));
+    // requestEventFits checked each value's type against the field's.
+    switch (field.store) {
+      case STORE_URL:
+        convert.setUrl(record, value as string);
+        break;
+      case STORE_HEADERS:
+        convert.setHeaders(record, field.name, value);
+        break;
+      case STORE_TIME:
+        convert.setTime(record, field.name, value);
+        break;
+      case STORE_INITIATOR:
+        convert.setInitiator(state, record, value as string);
+        break;
+      case STORE_TEXT:
+        convert.setText(record, field.name, value as string);
+        break;
+      case STORE_REF:
+        setField(record, field.name, convert.globalId(state, field.ref!, String(value)));
+        break;
+      default:
+        setField(record, field.name, value);
+    }
   }
 }

@@ -213,31 +213,55 @@ export class UpsertDecoder {
     holder[last] = this.globalId(state, KIND_INDEX.get(target)!, String(sent));
   }
 
+  /** A request's URL: the one place URLs are redacted (every view and file is made from this record). */
+  setUrl(record: AnyRecord, url: string): void {
+    record.reqURL = this.sharedPairs.string(redactUrl(url, this.redactQuery));
+  }
+
+  /** A header field (reqHeaders, respHeaders, respTrailers) from any of its wire forms (headerListOf); a malformed one is left out, with a warning. */
+  setHeaders(record: AnyRecord, key: string, value: unknown): void {
+    const list = this.headerListOf(key, value);
+    setField(record, key, list);
+    if (!list && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
+  }
+
+  /**
+   * A time (a `...At` field): epoch milliseconds within what a Date holds, made trace-relative.
+   * Anything else (a hostile or broken peer's) is left out, keeping a value an earlier update gave;
+   * views and exports read these as numbers (a HAR entry's startedDateTime is a Date of it).
+   */
+  setTime(record: AnyRecord, key: string, value: unknown): void {
+    if (isTime(value)) setField(record, key, this.host.relative(value));
+    else if (record[key] === value) record[key] = undefined;
+  }
+
+  /** A request's initiator from its stack's local id: every request made from the same place shares one Initiator object. */
+  setInitiator(state: ConnectionState, record: AnyRecord, stackId: string): void {
+    const initiator = state.stacks.get(stackId);
+    record.initiator = initiator;
+    if (!initiator) this.host.warn(`a request referred to an initiator stack that never arrived (${stackId.slice(0, 20)})`);
+  }
+
+  /** A text field other than those above: equal strings held once. */
+  setText(record: AnyRecord, key: string, text: string): void {
+    setField(record, key, this.sharedPairs.string(text));
+  }
+
   /**
    * Stores one field of an upsert into a record: `...At` times made trace-relative (nested ones
    * too), an initiator stack reference replaced by the stack (see StackMessage).
    */
   convertField(state: ConnectionState, record: AnyRecord, key: string, value: unknown): void {
     if (key === 'reqURL' && typeof value === 'string') {
-      // The one place URLs are redacted: every view and file is made from this record.
-      record.reqURL = this.sharedPairs.string(redactUrl(value, this.redactQuery));
+      this.setUrl(record, value);
     } else if (key === 'reqHeaders' || key === 'respHeaders' || key === 'respTrailers') {
-      const list = this.headerListOf(key, value);
-      setField(record, key, list);
-      if (!list && value !== undefined && value !== null) this.host.warn(`a request's ${key} were malformed and are left out`);
+      this.setHeaders(record, key, value);
     } else if (isTimeKey(key)) {
-      // A time: epoch milliseconds within what a Date holds. Anything else (a hostile or broken
-      // peer's) is left out, keeping a value an earlier update gave; views and exports read
-      // these as numbers (a HAR entry's startedDateTime is a Date of it).
-      if (isTime(value)) setField(record, key, this.host.relative(value));
-      else if (record[key] === value) record[key] = undefined;
+      this.setTime(record, key, value);
     } else if (typeof value === 'number') {
       setField(record, key, value);
     } else if (key === 'initiator' && typeof value === 'string') {
-      // Every request made from the same place shares one Initiator object.
-      const initiator = state.stacks.get(value);
-      record.initiator = initiator;
-      if (!initiator) this.host.warn(`a request referred to an initiator stack that never arrived (${value.slice(0, 20)})`);
+      this.setInitiator(state, record, value);
     } else if (key === 'handler' && typeof value === 'string') {
       // An incoming request's handler: the one frame of a stack message.
       const frame = state.stacks.get(value)?.frames[0];
@@ -246,7 +270,7 @@ export class UpsertDecoder {
     } else if ((key === 'reqBody' || key === 'respBody') && isObject(value) && typeof value.textBlob === 'string') {
       setField(record, key, this.bodyFromBlob(state, value));
     } else if (typeof value === 'string' && !REF_KEYS.has(key)) {
-      setField(record, key, this.sharedPairs.string(value));
+      this.setText(record, key, value);
     } else if (key === 'addrTuple' && isObject(value)) {
       // A connection's addresses: the same few strings on every connection (its ports differ).
       for (const k of Object.keys(value)) if (typeof value[k] === 'string') value[k] = this.sharedPairs.string(value[k]);
