@@ -268,7 +268,7 @@ export class Tracer {
       const stack = captureStack(above, undefined, this.ownFile);
       const sites = stack.noProgram ? undefined : callSites(stack);
       if (!sites) return undefined;
-      const raw = rawStackKey(sites);
+      const raw = rawStackKey(sites, this.stackDepth, this.ownFile);
       let initiator = this.origins.get(raw);
       if (initiator === undefined) {
         initiator = formatSites(sites, this.stackDepth, this.ownFile, this.sourceMaps) ?? null;
@@ -325,8 +325,15 @@ export class Tracer {
     if (!sites) return undefined;
     const origin = stack.origin;
     const originSites = origin && !origin.initiator ? callSites(origin) : undefined;
-    const originKey = origin?.initiator ? stackKey(origin.initiator) : originSites ? rawStackKey(originSites) : undefined;
-    const raw = originKey !== undefined ? `${rawStackKey(sites)}<-\n${originKey}` : rawStackKey(sites);
+    const originKey = origin?.initiator
+      ? stackKey(origin.initiator)
+      : originSites
+        ? rawStackKey(originSites, this.stackDepth, this.ownFile)
+        : undefined;
+    const raw =
+      originKey !== undefined
+        ? `${rawStackKey(sites, this.stackDepth, this.ownFile)}<-\n${originKey}`
+        : rawStackKey(sites, this.stackDepth, this.ownFile);
     const known = this.rawStacks.get(raw);
     if (known !== undefined) return known ?? undefined;
     let initiator = formatSites(sites, this.stackDepth, this.ownFile, this.sourceMaps);

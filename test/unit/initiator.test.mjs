@@ -71,8 +71,8 @@ function here() {
 
 test('rawStackKey: one key per call site, formatted frames point at the caller', () => {
   const keys = [];
-  for (let i = 0; i < 2; i++) keys.push(m.rawStackKey(m.callSites(here())));
-  const other = m.rawStackKey(m.callSites(here()));
+  for (let i = 0; i < 2; i++) keys.push(m.rawStackKey(m.callSites(here()), 10, '/nonexistent/preload.cjs'));
+  const other = m.rawStackKey(m.callSites(here()), 10, '/nonexistent/preload.cjs');
   assert.equal(keys[0], keys[1], 'the same site twice');
   assert.notEqual(other, keys[0], 'another site');
   const init = m.formatSites(m.callSites(here()), 10, '/nonexistent/preload.cjs');
@@ -105,14 +105,63 @@ const os = await import('node:os');
 const path = await import('node:path');
 const OWN = '/nonexistent/preload.cjs';
 
+/** A call site as V8 gives one, with the calls made to it counted in `asked`. */
+function fakeSite(file, pos, asked = { positions: 0 }, fn = 'f') {
+  return {
+    getFileName: () => file,
+    getScriptNameOrSourceURL: () => file,
+    getPosition: () => (asked.positions++, pos),
+    getLineNumber: () => pos,
+    getColumnNumber: () => 1,
+    getFunctionName: () => fn,
+    getMethodName: () => null,
+    getTypeName: () => null,
+    isAsync: () => false,
+  };
+}
+
 test('rawStackKey: scripts by number, not by name, and no two scripts alike', () => {
-  const site = (file, pos) => ({ getScriptNameOrSourceURL: () => file, getPosition: () => pos });
+  const site = (file, pos) => fakeSite(file, pos);
   const long = (name) => `/home/someone/projects/${'deep/'.repeat(30)}node_modules/${name}/dist/index.js`;
-  const a = m.rawStackKey([site(long('a'), 10), site(long('b'), 20), site('/app/test.ts', 5)]);
-  const b = m.rawStackKey([site(long('b'), 10), site(long('a'), 20), site('/app/test.ts', 5)]);
+  const a = m.rawStackKey([site(long('a'), 10), site(long('b'), 20), site('/app/test.ts', 5)], 10, OWN);
+  const b = m.rawStackKey([site(long('b'), 10), site(long('a'), 20), site('/app/test.ts', 5)], 10, OWN);
   assert.notEqual(a, b, 'the same positions in other scripts');
-  assert.equal(m.rawStackKey([site(long('a'), 10), site(long('b'), 20), site('/app/test.ts', 5)]), a, 'the same sites again');
+  assert.equal(m.rawStackKey([site(long('a'), 10), site(long('b'), 20), site('/app/test.ts', 5)], 10, OWN), a, 'the same sites again');
   assert.ok(a.length < 40, `a key of ${a.length} characters for three frames (the names are ${long('a').length} long)`);
+});
+
+test('rawStackKey: the frames formatSites keeps, and no position asked of the others', () => {
+  const lib = (i) => `/app/node_modules/lib${i}/index.js`;
+  // Twelve library frames, the program's, Node's, then the runner's (a library's) below.
+  const stack = (program, runner, asked) => [
+    ...Array.from({ length: 12 }, (_, i) => fakeSite(lib(i), 100 + i, asked)),
+    fakeSite('/app/test.ts', program, asked),
+    fakeSite('node:internal/process/task_queues', 95, asked),
+    fakeSite('/app/node_modules/runner/run.js', runner, asked),
+  ];
+  const asked = { positions: 0 };
+  const key = m.rawStackKey(stack(5, 700, asked), 10, OWN);
+  // formatSites keeps the program's frame and the first nine libraries' (ten in all).
+  assert.equal(asked.positions, 10, "positions of the kept frames only: not Node's, nor the libraries' past the tenth frame kept");
+  const other = { positions: 0 };
+  assert.equal(m.rawStackKey(stack(5, 900, other), 10, OWN), key, 'another runner line, past what is kept: the same key');
+  assert.deepEqual(
+    m.formatSites(stack(5, 900, other), 10, OWN),
+    m.formatSites(stack(5, 700, other), 10, OWN),
+    'and the same formatted stack',
+  );
+  assert.notEqual(m.rawStackKey(stack(6, 700, other), 10, OWN), key, "another line of the program's: another key");
+  const moved = stack(5, 700, other);
+  moved[8] = fakeSite(lib(8), 999, other);
+  assert.notEqual(m.rawStackKey(moved, 10, OWN), key, 'another line of a kept library frame: another key');
+  const init = m.formatSites(stack(5, 700, other), 10, OWN);
+  assert.equal(init.frames.length, 10);
+  assert.equal(init.frames[0].file, '/app/test.ts');
+  // An `await` as the program's first frame is told in the key, as formatSites tells it.
+  const awaited = stack(5, 700, other);
+  awaited[12] = { ...awaited[12], isAsync: () => true };
+  assert.notEqual(m.rawStackKey(awaited, 10, OWN), key, 'an await frame of the program: another key');
+  assert.equal(m.formatSites(awaited, 10, OWN).async, true);
 });
 
 test('isProgramFile: the program only (not node:, node_modules, the preload, or nameless code)', () => {

@@ -138,7 +138,7 @@ function ownPackageRoots(): string[] {
 /** Sets the program's package roots (tests): `undefined` works them out again from process.argv[1]. */
 export function setProgramEntry(entryRealPath: string | undefined): void {
   programRoots = entryRealPath === undefined ? undefined : rootsOf(entryPackageRoot(entryRealPath));
-  programFiles.clear();
+  fileKinds.clear();
 }
 
 /**
@@ -173,29 +173,44 @@ export function isOwnFile(file: string, ownFile: string): boolean {
  * (isLibraryFile), not the preload's (isOwnFile), and a real path or URL (not `<anonymous>`).
  */
 export function isProgramFile(file: string | null | undefined, ownFile: string): boolean {
-  if (!file) return false;
-  if (programFilesOf !== ownFile) {
-    programFilesOf = ownFile;
-    programFiles.clear();
+  return frameKind(file ?? undefined, ownFile) === USER_FRAME;
+}
+
+/** What formatSites does with a frame: leaves it out, keeps it as the program's, or as a library's. */
+const DROPPED_FRAME = 0;
+const USER_FRAME = 1;
+const LIBRARY_FRAME = 2;
+
+/**
+ * What formatSites does with a frame of `file`: drops Node's (`node:`), the preload's (isOwnFile)
+ * and those of no real path or URL (`<anonymous>`), keeps a library's (isLibraryFile) apart from
+ * the program's. Remembered per name.
+ */
+function frameKind(file: string | undefined, ownFile: string): number {
+  if (!file) return DROPPED_FRAME;
+  if (fileKindsOf !== ownFile) {
+    fileKindsOf = ownFile;
+    fileKinds.clear();
   }
-  let yes = programFiles.get(file);
-  if (yes === undefined) {
-    yes = !isOwnFile(file, ownFile) && !file.startsWith('node:') && (file.includes('/') || file.includes('\\')) && !isLibraryFile(file);
-    if (programFiles.size >= MAX_KNOWN_FILES) programFiles.clear();
-    programFiles.set(file, yes);
+  let kind = fileKinds.get(file);
+  if (kind === undefined) {
+    if (isOwnFile(file, ownFile) || file.startsWith('node:') || (!file.includes('/') && !file.includes('\\'))) kind = DROPPED_FRAME;
+    else kind = isLibraryFile(file) ? LIBRARY_FRAME : USER_FRAME;
+    if (fileKinds.size >= MAX_KNOWN_FILES) fileKinds.clear();
+    fileKinds.set(file, kind);
   }
-  return yes;
+  return kind;
 }
 
 /**
- * How many script names isProgramFile and rawStackKey remember. A program's stacks name the same
+ * How many script names frameKind and rawStackKey remember. A program's stacks name the same
  * few hundred files again and again; a verdict or an id looked up by name is one Map lookup
  * instead of a regular expression over the path (per frame of every captured stack).
  */
 const MAX_KNOWN_FILES = 4096;
-/** isProgramFile's verdict per script name, for the own file it was worked out with. */
-const programFiles = new Map<string, boolean>();
-let programFilesOf = '';
+/** frameKind's verdict per script name, for the own file it was worked out with. */
+const fileKinds = new Map<string, number>();
+let fileKindsOf = '';
 
 /** Whether any of a captured stack's frames is the program's own (see isProgramFile). */
 export function hasProgramFrame(holder: StackHolder, ownFile: string): boolean {
@@ -255,18 +270,45 @@ export function callSites(holder: StackHolder): CallSiteLike[] | undefined {
 }
 
 /**
- * Identity of a captured stack before formatting: script and character position of each frame
- * (two cheap V8 calls per frame; line, column and function names cost more and are only worked
- * out the first time a stack is seen). A script is named by a number given the first time its
- * name is seen: a key of the script names themselves was a kilobyte of text per request in a test
- * runner's worker (its stacks twenty frames deep through its own files), built, then hashed by
- * the Map that looks it up. Past MAX_KNOWN_FILES names a script is named in full (never a number
- * given again to another).
+ * Identity of a captured stack before formatting, for `depth` frames and the preload's `ownFile`:
+ * the script and character position of each frame formatSites keeps with them, and whether the
+ * program's first frame is an `await` — what the formatted stack depends on, so two stacks of one
+ * key format alike. The frames formatSites drops (Node's, the preload's, past `depth`) are not in
+ * it and cost no position: V8 works a position out by walking the function's source position
+ * table, the largest part of a stack's cost in a test runner's worker, whose stacks run through
+ * long library functions (axios's adapter) and its own frames below the program's. A script is
+ * named by a number given the first time its name is seen: a key of the script names themselves
+ * was a kilobyte of text per request there, built, then hashed by the Map that looks it up. Past
+ * MAX_KNOWN_FILES names a script is named in full (never a number given again to another).
  */
-export function rawStackKey(sites: CallSiteLike[]): string {
+export function rawStackKey(sites: CallSiteLike[], depth: number, ownFile: string): string {
+  // The frames formatSites keeps: the program's first `depth`, then the libraries' up to `depth` in all.
+  const n = sites.length;
+  let users = 0;
+  let end = n;
+  for (let i = 0; i < n; i++) {
+    if (users >= depth) {
+      end = i;
+      break;
+    }
+    const file = fileOf(sites[i]!);
+    const kind = frameKind(file, ownFile);
+    kinds[i] = kind;
+    files[i] = file;
+    if (kind === USER_FRAME) users++;
+  }
+  let libraries = depth - users;
   let key = '';
-  for (const site of sites) {
-    const file = site.getScriptNameOrSourceURL?.() ?? '';
+  let firstUser = true;
+  for (let i = 0; i < end; i++) {
+    const kind = kinds[i];
+    if (kind === DROPPED_FRAME || (kind === LIBRARY_FRAME && libraries-- <= 0)) continue;
+    const site = sites[i]!;
+    if (kind === USER_FRAME && firstUser) {
+      firstUser = false;
+      if (site.isAsync?.()) key += 'A ';
+    }
+    const file = files[i]!;
     let id: number | string | undefined = scriptIds.get(file);
     if (id === undefined) {
       if (scriptIds.size < MAX_KNOWN_FILES) scriptIds.set(file, (id = scriptIds.size));
@@ -275,6 +317,15 @@ export function rawStackKey(sites: CallSiteLike[]): string {
     key += `${id}@${site.getPosition?.() ?? -1} `;
   }
   return key;
+}
+
+/** rawStackKey's kind and file of each frame of the stack at hand (reused: a stack is keyed at a time, never two at once). */
+const kinds: number[] = [];
+const files: (string | undefined)[] = [];
+
+/** A frame's file as formatSites names it (its script's name, else its source URL). */
+function fileOf(site: CallSiteLike): string | undefined {
+  return site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? undefined;
 }
 
 /** rawStackKey's number for each script name (never reused: keys made with them are kept). */
@@ -292,16 +343,17 @@ export function formatSites(sites: CallSiteLike[], depth: number, ownFile: strin
   for (const site of sites) {
     // Each CallSite getter is a call into V8: stop once there is nothing more to keep.
     if (user.length >= depth) break;
-    const file = site.getFileName() ?? site.getScriptNameOrSourceURL?.() ?? undefined;
-    if (!file || isOwnFile(file, ownFile) || file.startsWith('node:') || (!file.includes('/') && !file.includes('\\'))) continue;
+    const file = fileOf(site);
+    const kind = frameKind(file, ownFile);
+    if (kind === DROPPED_FRAME) continue;
     const frame: StackFrame = {
-      file,
+      file: file!,
       line: site.getLineNumber() ?? 0,
       column: site.getColumnNumber() ?? 0,
     };
     const fn = functionName(site);
     if (fn) frame.function = fn;
-    if (isLibraryFile(file)) {
+    if (kind === LIBRARY_FRAME) {
       frame.library = true;
       if (library.length < depth) library.push(maps ? maps.map(frame) : frame);
     } else {
