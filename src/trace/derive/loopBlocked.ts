@@ -168,7 +168,14 @@ export function addLoopBlock(
   msg: { beginAt?: unknown; endAt?: unknown; ownMs?: unknown },
   clock: { relative(epochMs: number): number },
   trace: { readonly httpRequests: readonly HttpRequest[]; readonly incomingRequests?: readonly IncomingRequest[] },
-  changes: { request(traceID: string): void; record(traceID: string, kind: 'incomingRequests'): void },
+  changes: {
+    request(traceID: string): void;
+    record(traceID: string, kind: 'incomingRequests'): void;
+    /** False: nobody is told of changed records (ChangeLog.listening). */
+    readonly listening?: boolean;
+    /** False: nobody is told of stale requests either (ChangeLog.watchingStale). */
+    readonly watchingStale?: boolean;
+  },
 ): boolean {
   const { beginAt, endAt } = msg;
   if (typeof beginAt !== 'number' || typeof endAt !== 'number' || !Number.isFinite(beginAt) || !Number.isFinite(endAt) || endAt < beginAt)
@@ -183,6 +190,9 @@ export function addLoopBlock(
   let at = list.length;
   while (at > 0 && list[at - 1].beginAt > block.beginAt) at--;
   list.splice(at, 0, block);
+  // The requests it may overlap are marked changed for whoever is told (`nettrace run` tells
+  // nobody: a look back over 256 requests for each block, in code that is still cold).
+  if (changes.listening === false && changes.watchingStale === false) return true;
   const requests = trace.httpRequests;
   for (let i = requests.length - 1; i >= 0 && i >= requests.length - 256; i--) {
     const req = requests[i];
