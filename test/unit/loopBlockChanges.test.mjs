@@ -9,7 +9,7 @@ import { bundleTs } from '../lib/bundleTs.mjs';
 const k = bundleTs(["export { addLoopBlock } from './src/trace/derive/loopBlocked';"]);
 const clock = { relative: (ms) => ms - 1000 };
 
-/** A trace of `n` requests of pid 7 (one ending at 1,100 ms, the rest long before), and a changes log that records what it is told. */
+/** A trace of 5 requests of pid 7 (one ending at 1,100 ms, the rest long before), and a changes log that records what it is told (ChangeLog.tellsRequests: a view listens or something watches for stale requests). */
 function setup(listening, watchingStale) {
   const httpRequests = Array.from({ length: 5 }, (_, i) => ({
     traceID: `req-${i}`,
@@ -18,7 +18,7 @@ function setup(listening, watchingStale) {
     respDoneAt: i === 4 ? 1100 : 10 + i,
   }));
   const told = [];
-  const changes = { listening, watchingStale, request: (id) => told.push(id), record: (id) => told.push(id) };
+  const changes = { tellsRequests: listening || watchingStale, request: (id) => told.push(id), record: (id) => told.push(id) };
   const p = { pid: 7, threadId: 0 };
   return { trace: { httpRequests }, told, changes, p };
 }

@@ -65,6 +65,14 @@ export class ChangeLog {
     return this.onStale !== undefined;
   }
 
+  /**
+   * Whether request() tells anyone (a view listens, or something watches for stale requests):
+   * without either a caller need not look for the requests to mark (`nettrace run`).
+   */
+  get tellsRequests(): boolean {
+    return this.listening || this.onStale !== undefined;
+  }
+
   /** A request's derived fields may read differently though its row need not be sent again. */
   stale(traceID: string): void {
     this.onStale?.(traceID);

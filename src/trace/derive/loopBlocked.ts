@@ -171,10 +171,8 @@ export function addLoopBlock(
   changes: {
     request(traceID: string): void;
     record(traceID: string, kind: 'incomingRequests'): void;
-    /** False: nobody is told of changed records (ChangeLog.listening). */
-    readonly listening?: boolean;
-    /** False: nobody is told of stale requests either (ChangeLog.watchingStale). */
-    readonly watchingStale?: boolean;
+    /** False: marking a request tells nobody (ChangeLog.tellsRequests). */
+    readonly tellsRequests?: boolean;
   },
 ): boolean {
   const { beginAt, endAt } = msg;
@@ -192,7 +190,7 @@ export function addLoopBlock(
   list.splice(at, 0, block);
   // The requests it may overlap are marked changed for whoever is told (`nettrace run` tells
   // nobody: a look back over 256 requests for each block, in code that is still cold).
-  if (changes.listening === false && changes.watchingStale === false) return true;
+  if (changes.tellsRequests === false) return true;
   const requests = trace.httpRequests;
   for (let i = requests.length - 1; i >= 0 && i >= requests.length - 256; i--) {
     const req = requests[i];
