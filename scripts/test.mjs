@@ -53,21 +53,46 @@ const env = { ...process.env, NETTRACE_HELPER_PREFIX: 'none' };
 // kept only in part (CI keeps its tail) still names each failed test.
 const failDir = mkdtempSync(join(tmpdir(), 'nettrace-test-'));
 const failFile = join(failDir, 'failures.txt');
+const timesFile = join(failDir, 'times.tsv');
+// No file may hold the run up: --test-timeout bounds each file (node:test times a file as a test of
+// its own) and each test that sets no timeout of its own. A file whose process stays alive after
+// its tests (a server a failed test left listening) fails at that bound instead of keeping the run
+// waiting until CI's limit. (Not --test-force-exit: on Node 20 it ends the runner before the
+// reporters' files are written.)
+const FILE_TIMEOUT_MS = 20 * 60_000;
 const r = spawnSync(
   process.execPath,
   [
     '--test',
     '--test-concurrency=2',
+    `--test-timeout=${FILE_TIMEOUT_MS}`,
     '--test-reporter=tap',
     '--test-reporter-destination=stdout',
     `--test-reporter=${join(root, 'scripts', 'failures-reporter.mjs')}`,
     `--test-reporter-destination=${failFile}`,
+    `--test-reporter=${join(root, 'scripts', 'times-reporter.mjs')}`,
+    `--test-reporter-destination=${timesFile}`,
     ...suites,
   ],
   { cwd: root, stdio: 'inherit', env },
 );
 const failed = existsSync(failFile) ? readFileSync(failFile, 'utf8') : '';
+const perFile = new Map();
+for (const line of (existsSync(timesFile) ? readFileSync(timesFile, 'utf8') : '').split('\n')) {
+  const [ms, file] = line.split('\t');
+  if (file === undefined) continue;
+  const f = perFile.get(file) ?? { ms: 0, n: 0 };
+  f.ms += Number(ms) || 0;
+  f.n += 1;
+  perFile.set(file, f);
+}
+const slowest = [...perFile].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
 rmSync(failDir, { recursive: true, force: true });
+if (slowest.length > 0) {
+  console.error("\ntest: the slowest files (their top-level tests' time, summed):");
+  for (const [file, { ms, n }] of slowest)
+    console.error(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${String(n).padStart(4)} tests  ${file.replace(`${root}/`, '')}`);
+}
 if (failed.trim() !== '') console.error(`\ntest: the failed tests:\n${failed}`);
 if (checksFailed) {
   console.error('test: FAILED: the static checks failed (see "check:" above; run `npm run check`)');

@@ -6,7 +6,8 @@
 // A again with their recorded first-byte delays (±10 ms plus the loop's lag); a program changed to
 // send one other body field is told which field differed and its line, and the rest still replay;
 // `--replay-unmatched pass` sends what is not in the recording to the network, and only that. Also
-// `nettrace run --replay` refuses a file that is not a recording. Every client and failure, with
+// `nettrace run --replay` refuses a file that is not a recording; a replayed program exits as soon
+// as a real one, its idle keep-alive connection unref'd. Every client and failure, with
 // every server stopped: replay-differential.test.mjs.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -216,6 +217,28 @@ for (const { label, bin } of nodeBinaries()) {
     }
   });
 }
+
+test('a replayed program exits as soon as against its servers: an idle keep-alive connection the client unrefs holds it no longer', async () => {
+  // undici unrefs an idle connection it keeps (here for 60 s): the real run ends at once. The
+  // replay's stand-in for the connection follows that unref; before, the replayed run waited out
+  // the keep-alive.
+  const s = await startReplayServers();
+  const calls = [{ url: `http://127.0.0.1:${s.ports.h1}/jobs/7` }, { url: `http://127.0.0.1:${s.ports.h1}/jobs/7` }];
+  const env = { NT_CLIENT: 'undici', NT_KEEPALIVE_MS: '60000', NT_CALLS: JSON.stringify(calls) };
+  let rec;
+  try {
+    rec = await recorded(process.execPath, env);
+  } finally {
+    await s.close();
+  }
+  const t0 = Date.now();
+  const r = await replayed(process.execPath, rec.out, env, ['--replay-dates', 'keep']);
+  const took = Date.now() - t0;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.lines.map(maskPorts), rec.lines.map(maskPorts));
+  assert.deepEqual(r.trace.replay.counts, { replayed: 2, unmatched: 0, passed: 0 });
+  assert.ok(took < 30_000, `the replayed run ended after ${took} ms, not once its keep-alive (60 s) ran out`);
+});
 
 test("nettrace run --replay refuses a file that is not a recording, with the reader's plain sentence, before the program runs", async () => {
   const marker = join(tmp, 'ran');

@@ -28,6 +28,7 @@ import { askReplay, type ReplayAnswer } from './replayLink';
 import { dnsError, tlsError } from './replayBytes';
 import { answerSteps, bodyParts, runPaced } from './replayTiming';
 import { orig } from '../transport/collectorNet';
+import { keepAlive } from './replaySocket';
 
 type Connect = (...args: unknown[]) => http2Types.ClientHttp2Session;
 type JssClass = new (stream: Duplex) => Duplex & { encrypted?: boolean; alpnProtocol?: string };
@@ -128,25 +129,6 @@ export function replayConnect(t: Tracer, connect: Connect, self: unknown, args: 
     }
   });
   return session;
-}
-
-/**
- * A connected socket keeps the process alive until it closes or is unref'd (a session's `unref()`
- * unrefs its socket); an in-memory one does not: a ref'd timer stands in for it, following the
- * socket's ref()/unref().
- */
-function keepAlive(socket: Duplex & { ref?: () => unknown; unref?: () => unknown }): void {
-  const alive = orig.setTimeout(() => {}, 1 << 30);
-  const { ref, unref } = socket;
-  socket.ref = function (this: typeof socket) {
-    alive.ref();
-    return ref?.call(this);
-  };
-  socket.unref = function (this: typeof socket) {
-    alive.unref();
-    return unref?.call(this);
-  };
-  socket.once('close', () => orig.clearTimeout(alive));
 }
 
 /** Notes a replayed client stream's record id (the http2 hooks call it), for its `replay` mark. */

@@ -122,19 +122,33 @@ export function holdDial(socket: object, args: unknown[]): { args: unknown[]; af
   };
   holds.set(socket, hold);
   // Nothing of a held socket keeps the process alive (no lookup in flight, no handle active).
-  hold.alive = orig.setTimeout(() => {}, 1 << 30);
-  observeClose(s, () => {
-    if (hold.alive !== undefined) orig.clearTimeout(hold.alive);
-  });
+  hold.alive = keepAlive(s);
   return {
     args: found.rebuild({ ...found.options, lookup }),
     after: () => holdHandle(hold),
   };
 }
 
-/** Calls `fn` when the socket closes (seen without a listener: emitTaps.ts). */
-function observeClose(s: Sock, fn: () => void): void {
-  observeOnce(s, 'close', fn);
+/**
+ * A connected socket keeps the process alive until it closes or is unref'd; one the replay answers
+ * never has an active handle: a ref'd timer stands in for it, following the socket's ref() and
+ * unref() (undici unrefs an idle keep-alive socket, an http2 session's `unref()` its socket, so a
+ * program exits as soon as against a server). Returns the timer (cleared on close).
+ */
+export function keepAlive(socket: object): NodeJS.Timeout {
+  const alive = orig.setTimeout(() => {}, 1 << 30);
+  const s = socket as { ref?: () => unknown; unref?: () => unknown };
+  const { ref, unref } = s;
+  s.ref = function (this: unknown) {
+    alive.ref();
+    return ref?.call(this);
+  };
+  s.unref = function (this: unknown) {
+    alive.unref();
+    return unref?.call(this);
+  };
+  observeOnce(socket, 'close', () => orig.clearTimeout(alive));
+  return alive;
 }
 
 /** Holds the handle's connect (net calls it after the lookup, or on the next tick for an address). */

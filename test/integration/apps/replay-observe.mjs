@@ -5,7 +5,7 @@
 // pairs, body (base64), trailers; or the error's class, code, errno, syscall, message and cause
 // chain; for `ws` (a call with `send`: the messages to send once open) the upgrade's head, each
 // message and ping received, and the close's code and reason. With NT_TIMES=1 each line also has
-// when its head and its end came, ms after the call.
+// when its head and its end came, ms after the call. NT_KEEPALIVE_MS: see undiciClient.
 import http from 'node:http';
 import https from 'node:https';
 import http2 from 'node:http2';
@@ -85,11 +85,16 @@ async function fetchClient(c) {
   }
 }
 
+// NT_KEEPALIVE_MS (undici): the idle connections kept that long (an Agent of the program's own).
+let undiciAgent;
 async function undiciClient(c) {
-  const { request } = require('undici');
+  const { request, Agent } = require('undici');
+  const keep = Number(process.env.NT_KEEPALIVE_MS);
+  if (keep > 0) undiciAgent ??= new Agent({ keepAliveTimeout: keep, keepAliveMaxTimeout: keep });
   const t0 = performance.now();
   try {
     const res = await request(c.url, {
+      ...(undiciAgent ? { dispatcher: undiciAgent } : {}),
       method: c.method ?? 'GET',
       headers: c.headers,
       body: c.body,
@@ -132,6 +137,9 @@ async function gotClient(c) {
       throwHttpErrors: false,
       decompress: false,
       ...(c.timeoutMs ? { timeout: { request: c.timeoutMs } } : {}),
+      // got retries as it chooses; only its waits (1 s, 2 s, Retry-After) are cut to 20 ms, so
+      // three runs of six failing calls take no minute.
+      retry: { calculateDelay: ({ computedValue }) => Math.min(computedValue, 20) },
     });
     return { status: res.statusCode, reason: res.statusMessage, headers: res.rawHeaders, body: b64(res.rawBody), retries: res.retryCount };
   } catch (e) {
