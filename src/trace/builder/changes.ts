@@ -70,7 +70,7 @@ export class ChangeLog {
    * without either a caller need not look for the requests to mark (`nettrace run`).
    */
   get tellsRequests(): boolean {
-    return this.listening || this.onStale !== undefined;
+    return this.listening || this.watchingStale;
   }
 
   /** A request's derived fields may read differently though its row need not be sent again. */
