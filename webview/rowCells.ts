@@ -6,7 +6,7 @@
 
 import { NO_PROGRAM_FRAME } from '../src/trace/derive/initiatorLine';
 import { whatIfClause } from '../src/trace/diagnosis/whatIfText';
-import { replaySentence } from '../src/trace/diagnosis/replayText';
+import { notRecorded, replaySentence } from '../src/trace/diagnosis/replayText';
 import type { ReplayMark } from '../src/trace/contract/replayMark';
 import { h, icon, setSafeAttr, setText } from './dom';
 import { initiatorFrame } from './format';
@@ -56,9 +56,11 @@ export function requestContext(req: Row['req']): string {
   });
 }
 
-/** A replayed request's badge words (docs/replay.md): answered from the recording, or not in it. */
+/** A replayed request's badge words (docs/replay.md): answered from the recording, not in it, or not replayed (notRecorded). */
 export function replayBadge(m: ReplayMark): string {
-  return m.outcome === 'replayed' ? 'replayed' : m.outcome === 'passed' ? 'not in recording, passed' : 'not in recording';
+  if (m.outcome === 'replayed') return 'replayed';
+  const what = notRecorded(m) ? 'not in recording' : 'not replayed';
+  return m.outcome === 'passed' ? `${what}, passed` : what;
 }
 
 /**

@@ -50,6 +50,7 @@ export * as replay from '../replay/index';
 export {
   replaySentence,
   replayTag,
+  unheldCount,
   replayCountsOf,
   replayCountsText,
   unmatchedWords,

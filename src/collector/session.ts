@@ -30,6 +30,7 @@ import { SendAgainLink } from './sendAgain';
 import type { HelloMessage, RuleDefaultAction, SentAgainMessage, StatsMessage } from '../protocol/preload';
 import type { WhatIf } from '../trace/contract/ruleTypes';
 import { ReplayServer, type ReplaySetup } from './replay';
+import { unheldCount } from '../trace/diagnosis/replayText';
 import type { ReplayAnswerMessage, ReplayAskMessage } from '../protocol/replayWire';
 import type { DecodedEvent } from '../protocol/events';
 import { recordMessageOf } from './eventDecoder';
@@ -414,7 +415,7 @@ export class Session extends EventEmitter<SessionEvents> {
       ...(raw.debuggerPauses ? { debuggerPauses: raw.debuggerPauses.map((p) => ({ ...p })) } : {}),
       ...this.traceRulesPart(),
       ...(raw.exchanges ? { exchanges: raw.exchanges.slice(), recording: { ...raw.recording! } } : {}),
-      ...(this.replay ? { replay: this.replay.run() } : {}),
+      ...(this.replay ? { replay: this.replay.run(unheldCount(raw.httpRequests)) } : {}),
       stats: { ...raw.stats, warnings: raw.stats.warnings.slice(), ...(raw.stats.helper ? { helper: { ...raw.stats.helper } } : {}) },
     };
   }

@@ -240,6 +240,35 @@ test('a replayed program exits as soon as against its servers: an idle keep-aliv
   assert.ok(took < 30_000, `the replayed run ended after ${took} ms, not once its keep-alive (60 s) ran out`);
 });
 
+test('a request whose agent connects by itself, outside the replay, goes to the network: marked passed (unheld), counted, and said so, not as a refusal', async () => {
+  // As npm's agent: the connection is made a step after the request asks for it, where the replay
+  // does not hold it. The server stays up, so the request gets the network's answer.
+  const s = await startReplayServers();
+  try {
+    const calls = [{ url: `http://127.0.0.1:${s.ports.h1}/jobs/7` }];
+    const env = { NT_CLIENT: 'http', NT_AGENT: 'later', NT_CALLS: JSON.stringify(calls) };
+    const rec = await recorded(process.execPath, env);
+    assert.equal(rec.lines[0].status, 200);
+    const r = await replayed(process.execPath, rec.out, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.lines[0].status, 200, 'the network answered it');
+    const [req] = r.trace.httpRequests;
+    assert.equal(req.replay.outcome, 'passed');
+    assert.equal(req.replay.reason, 'unheld');
+    assert.deepEqual(r.trace.replay.counts, { replayed: 0, unmatched: 0, passed: 1 });
+    assert.match(
+      req.diagnosis,
+      /^Not replayed: its connection was made outside the replay \(by an agent that connects by itself\)\. It was sent to the network\./,
+    );
+    const said = r.stdout + r.stderr;
+    assert.match(said, /1 not replayed \(its connection was made outside the replay\), sent to the network/);
+    assert.match(said, /\n {2}not replayed \(replay-observe\.mjs:\d+\): its connection was made outside the replay/);
+    assert.doesNotMatch(said, /--replay-unmatched pass/);
+  } finally {
+    await s.close();
+  }
+});
+
 test("nettrace run --replay refuses a file that is not a recording, with the reader's plain sentence, before the program runs", async () => {
   const marker = join(tmp, 'ran');
   const program = ['--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`];

@@ -259,6 +259,20 @@ test('the words: the diagnosis, the row tag, the counts, an unmatched request', 
     [core.replayTag({ outcome: 'replayed' }), core.replayTag(unmatched), core.replayTag({ outcome: 'passed' })],
     ['replay', 'replay: not recorded', 'replay: passed'],
   );
+  // One the replay could not answer, whether recorded or not: "not replayed", not "not in the recording".
+  const unheld = { outcome: 'passed', reason: 'unheld', differences: [], summary: 'its connection was made outside the replay' };
+  assert.equal(
+    core.replaySentence(unheld, req),
+    'Not replayed: its connection was made outside the replay. It was sent to the network.',
+    'sent whatever --replay-unmatched says: the option is not named',
+  );
+  const notReplayable = { outcome: 'unmatched', reason: 'not-replayable', differences: [], summary: 'a 101 to undici' };
+  assert.equal(
+    core.replaySentence(notReplayable, req),
+    'Not replayed: a 101 to undici. It failed as a refused connection: the network is off during a replay.',
+  );
+  assert.deepEqual([core.replayTag(unheld), core.replayTag(notReplayable)], ['replay: passed', 'replay: not replayed']);
+  assert.equal(core.unheldCount([{ replay: unheld }, { replay: { ...unmatched, outcome: 'passed' } }, {}, { replay: notReplayable }]), 1);
   assert.equal(core.replayCountsText({ replayed: 3, unmatched: 1, passed: 0 }), '3 replayed, 1 not in the recording');
   assert.equal(core.replayCountsText({ replayed: 0, unmatched: 0, passed: 0 }), '');
 });

@@ -6,7 +6,7 @@
  * the detail says it here, once, and keeps only the rest of the diagnosis ("The program saw: …").
  */
 import type { HttpRequest } from '../../src/trace/contract/types';
-import { replaySentence } from '../../src/trace/diagnosis/replayText';
+import { replaySentence, unansweredHead, unansweredThen } from '../../src/trace/diagnosis/replayText';
 import { h, icon } from '../dom';
 
 /** The request's diagnosis without the replay's sentence it starts with (undefined when nothing is left). */
@@ -30,11 +30,7 @@ export function replayLine(req: HttpRequest): HTMLElement | undefined {
     return out;
   }
   // The nearest and what differed have lines of their own below: the first line says what happened.
-  const then =
-    m.outcome === 'passed'
-      ? 'It was sent to the network (--replay-unmatched pass).'
-      : 'It failed as a refused connection: the network is off during a replay.';
-  const first = m.reason === 'differs' && m.nearest ? `Not in the recording. ${then}` : replaySentence(m, req);
+  const first = m.reason === 'differs' && m.nearest ? `${unansweredHead(m)}. ${unansweredThen(m)}` : replaySentence(m, req);
   out.append(h('div', 'whatif-part', null, icon('debug-restart'), h('span', 'selectable replay-text', null, first)));
   if (m.nearest) {
     const near = m.nearest.nearness ? `, ${m.nearest.nearness}` : '';

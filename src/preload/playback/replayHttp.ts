@@ -132,9 +132,9 @@ export function replayHttp(
         }
         mark(t, id.value, {
           outcome: 'passed',
-          reason: 'not-replayable',
+          reason: 'unheld',
           differences: [],
-          summary: 'its connection was made outside the replay (by an agent of its own), so it went to the network',
+          summary: 'its connection was made outside the replay (by an agent that connects by itself)',
         });
         return;
       }

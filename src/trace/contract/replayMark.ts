@@ -36,9 +36,11 @@ export interface ReplayUnmatched {
    * `spent`: the recording's answers for it were all given (made more often than recorded);
    * `differs`: the nearest recorded call differs in `differences`; `nothing-near`: nothing was
    * recorded on its path or host; `bad-url`: its URL is not absolute; `not-replayable`: the
-   * recorded answer is of a kind a replay does not give yet (a WebSocket's `101` to fetch/undici).
+   * recorded answer is of a kind a replay does not give yet (a WebSocket's `101` to fetch/undici);
+   * `unheld`: its connection was made outside the replay (an agent that connects by itself, npm's),
+   * so it went to the network whatever `--replay-unmatched` says, and was never matched.
    */
-  reason: 'spent' | 'differs' | 'nothing-near' | 'bad-url' | 'not-replayable';
+  reason: 'spent' | 'differs' | 'nothing-near' | 'bad-url' | 'not-replayable' | 'unheld';
   /** The nearest recorded call, and how it was found. */
   nearest?: { call: string; method: string; url: string; nearness?: 'same method and path' | 'same path' | 'same host' };
   /** What differed, in words (`body field \`qty\`: 5, recorded 4`), at most 8; `more` counts the rest. */
@@ -57,7 +59,7 @@ export interface ReplayCounts {
   replayed: number;
   /** Not in the recording, failed as a refused connection. */
   unmatched: number;
-  /** Not in the recording, sent to the network (`--replay-unmatched pass`). */
+  /** Sent to the network: not in the recording (`--replay-unmatched pass`), or its connection made outside the replay (`unheld`). */
   passed: number;
 }
 

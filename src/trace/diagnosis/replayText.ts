@@ -48,9 +48,33 @@ const END_WORDS: Readonly<Record<string, string>> = {
   aborted: 'no answer (the program aborted it)',
 };
 
-/** The short tag of a row: `replay`, `replay: not recorded`, `replay: passed`. */
+/** The short tag of a row: `replay`, `replay: not recorded`, `replay: not replayed` (see notRecorded), `replay: passed`. */
 export function replayTag(m: ReplayMark): string {
-  return m.outcome === 'replayed' ? 'replay' : m.outcome === 'passed' ? 'replay: passed' : 'replay: not recorded';
+  if (m.outcome === 'replayed') return 'replay';
+  return m.outcome === 'passed' ? 'replay: passed' : notRecorded(m) ? 'replay: not recorded' : 'replay: not replayed';
+}
+
+/**
+ * Whether a request the replay did not answer was not in the recording, as far as the replay
+ * knows: false for one it could not answer whether recorded or not (`not-replayable`: an answer of
+ * a kind it does not give yet; `unheld`: its connection was made outside the replay, never matched).
+ */
+export function notRecorded(m: ReplayUnmatched): boolean {
+  return m.reason !== 'not-replayable' && m.reason !== 'unheld';
+}
+
+/** The first words of an unanswered request's sentence: `Not in the recording`, or `Not replayed` (see notRecorded). */
+export function unansweredHead(m: ReplayUnmatched): string {
+  return notRecorded(m) ? 'Not in the recording' : 'Not replayed';
+}
+
+/**
+ * What became of a request the replay did not answer: failed as refused (the network is off), or
+ * sent to the network, by `--replay-unmatched pass` or, `unheld`, whatever that option says.
+ */
+export function unansweredThen(m: ReplayUnmatched): string {
+  if (m.outcome !== 'passed') return 'It failed as a refused connection: the network is off during a replay.';
+  return m.reason === 'unheld' ? 'It was sent to the network.' : 'It was sent to the network (--replay-unmatched pass).';
 }
 
 /** Why a request was not in the recording: what differed from the nearest recorded request, or the divergence's sentence. */
@@ -66,7 +90,8 @@ export function unmatchedWords(m: ReplayUnmatched, req: Pick<HttpRequest, 'reqMe
 /**
  * The replay's sentence of a request: `Replayed: answered from the recording (the 2nd of 3
  * recorded GET /jobs/7).`, `Replayed: a connection reset, as recorded (…).`, `Not in the
- * recording: … It failed as a refused connection: the network is off during a replay.`
+ * recording: … It failed as a refused connection: the network is off during a replay.`, `Not
+ * replayed: its connection was made outside the replay … It was sent to the network.`
  */
 export function replaySentence(m: ReplayMark, req: Pick<HttpRequest, 'reqMethod' | 'reqURL'>): string {
   if (m.outcome === 'replayed') {
@@ -81,11 +106,7 @@ export function replaySentence(m: ReplayMark, req: Pick<HttpRequest, 'reqMethod'
     const what = m.end === 'completed' ? 'answered from the recording' : `${END_WORDS[m.end] ?? m.end}, as recorded`;
     return `Replayed: ${what} (${which}${timing})${cut}.`;
   }
-  const then =
-    m.outcome === 'passed'
-      ? 'It was sent to the network (--replay-unmatched pass).'
-      : 'It failed as a refused connection: the network is off during a replay.';
-  return `Not in the recording: ${unmatchedWords(m, req)}. ${then}`;
+  return `${unansweredHead(m)}: ${unmatchedWords(m, req)}. ${unansweredThen(m)}`;
 }
 
 /** How many requests a replay answered, had no answer for (refused), and passed to the network, from their marks. */
@@ -93,6 +114,13 @@ export function replayCountsOf(requests: readonly HttpRequest[]): ReplayCounts {
   const c: ReplayCounts = { replayed: 0, unmatched: 0, passed: 0 };
   for (const r of requests) if (r.replay) c[r.replay.outcome]++;
   return c;
+}
+
+/** How many of `requests` a preload sent to the network because their connection was made outside the replay (`unheld`). */
+export function unheldCount(requests: readonly Pick<HttpRequest, 'replay'>[]): number {
+  let n = 0;
+  for (const r of requests) if (r.replay?.outcome === 'passed' && r.replay.reason === 'unheld') n++;
+  return n;
 }
 
 /** The counts in words for a summary line: `12 replayed, 1 not in the recording, 0 passed through` ('' for none). */

@@ -12,7 +12,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown): v is string => typeof v === 'string';
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const REASONS = new Set(['spent', 'differs', 'nothing-near', 'bad-url', 'not-replayable']);
+const REASONS = new Set(['spent', 'differs', 'nothing-near', 'bad-url', 'not-replayable', 'unheld']);
 const NEARNESS = new Set(['same method and path', 'same path', 'same host']);
 /** Longest text kept of a difference or a summary (a file's, shown in a terminal and the panel). */
 const MAX_TEXT = 2000;

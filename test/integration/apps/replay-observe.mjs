@@ -6,6 +6,8 @@
 // chain; for `ws` (a call with `send`: the messages to send once open) the upgrade's head, each
 // message and ping received, and the close's code and reason. With NT_TIMES=1 each line also has
 // when its head and its end came, ms after the call. NT_KEEPALIVE_MS: see undiciClient.
+// NT_AGENT=later (http, https): an Agent that makes each connection itself, a step after the
+// request asks for it, as npm's agent does.
 import http from 'node:http';
 import https from 'node:https';
 import http2 from 'node:http2';
@@ -31,11 +33,34 @@ function errorOf(e, depth = 0) {
 
 const b64 = (b) => Buffer.from(b).toString('base64');
 
+/** NT_AGENT=later: connects from a later step (setImmediate), outside the call that made the request. */
+function laterAgent(mod) {
+  const Base = mod.Agent;
+  return new (class extends Base {
+    createConnection(options, done) {
+      setImmediate(() => {
+        try {
+          done(null, Base.prototype.createConnection.call(this, options));
+        } catch (e) {
+          done(e);
+        }
+      });
+    }
+  })();
+}
+const agents = new Map();
+const agentFor = (mod) => {
+  if (process.env.NT_AGENT !== 'later') return undefined;
+  if (!agents.has(mod)) agents.set(mod, laterAgent(mod));
+  return agents.get(mod);
+};
+
 function nodeClient(mod, c) {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const seen = {};
-    const req = mod.request(c.url, { method: c.method ?? 'GET', headers: c.headers ?? {} }, (res) => {
+    const agent = agentFor(mod);
+    const req = mod.request(c.url, { method: c.method ?? 'GET', headers: c.headers ?? {}, ...(agent ? { agent } : {}) }, (res) => {
       seen.headAt = performance.now() - t0;
       const parts = [];
       res.on('data', (d) => parts.push(d));
