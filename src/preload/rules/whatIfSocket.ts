@@ -10,6 +10,7 @@
 import type * as netTypes from 'node:net';
 import type { FailSpec } from '../../rules/whatIfActions';
 import { connOf } from '../connection/socketHooks';
+import { monotonicMs } from '../clock/epoch';
 
 /** A socket's stream push: what Node's stream code calls with each read (null at the end). */
 export type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
@@ -253,7 +254,7 @@ export function pacer(rate: number, deliver: (c: Buffer | null) => void, alive: 
   let last = 0;
   let allowance = 0;
   const drain = () => {
-    const now = performance.now();
+    const now = monotonicMs();
     allowance = Math.min(allowance + ((now - last) / 1000) * rate, Math.max(rate / 10, THROTTLE_BUFFER));
     last = now;
     while (queue.length > 0 && alive()) {
@@ -277,7 +278,7 @@ export function pacer(rate: number, deliver: (c: Buffer | null) => void, alive: 
       queue.push(chunk);
       if (timer === undefined) {
         // Nothing was waiting: the time since the last delivery was idle, not owed.
-        last = performance.now();
+        last = monotonicMs();
         timer = setTimeout(drain, 0);
       }
     },
