@@ -29,13 +29,14 @@ import { installDnsLookupHook } from './dns/programLookup';
 import { threadInfo, whenLoaded } from './builtins';
 import { mayImportAtStart } from './firstUse';
 import { Tracer } from './tracer';
-import { now, processStartAt } from './clock/epoch';
+import { now } from './clock/epoch';
 import { Transport } from './transport/transport';
 import { bindNet } from './transport/collectorNet';
 import { orig } from './transport/collectorNet';
 import { installUndiciHooks } from './undici/undiciHooks';
 import { flushHandlerLines, installServerHooks } from './server/serverHooks';
 import { LOOP_MONITOR_ON, LoopMonitor } from './clock/loopLag';
+import { epochOrigin } from './clock/epoch';
 import { preloadRules } from './rules/preloadRules';
 import { installReplay } from './playback/replay';
 import { ensureResolver } from './dns/install';
@@ -118,7 +119,7 @@ function start(): void {
   const config = readConfig();
   if (!config) return;
   const { threadId, isMainThread } = threadInfo();
-  const startAt = isMainThread ? processStartAt() : now();
+  const startAt = isMainThread ? epochOrigin : now();
   // The command line's secret options (`--db-password=…`, `--token x`) never leave the program.
   const argv = redactArgv(process.argv.slice(0, 32), redactedArgNames(config.redact, config.redactQuery));
   const transport: Transport = new Transport(

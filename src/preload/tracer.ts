@@ -27,7 +27,7 @@ import type { Transport } from './transport/transport';
 import { lazy, type SideChannel } from './transport/wireValues';
 import { defineRestorable, onDetach } from './detach';
 import { mirror } from './mirror';
-import { monotonicMs, now } from './clock/epoch';
+import { now } from './clock/epoch';
 import { startRecording } from './message/recorder';
 
 /** An object read by a symbol key (see Slot). */
@@ -111,6 +111,12 @@ function withOrigin(own: Initiator | undefined, origin: Initiator | undefined, d
   if (program.length === 0) return own;
   return { frames: program.concat(own?.frames ?? []).slice(0, depth), async: true };
 }
+
+/**
+ * Node's Performance object, read once: the global `performance` is a lazy accessor (Node 20–24
+ * define it with a getter that loads its module), a getter call per read.
+ */
+const perf = performance;
 
 /** What the preload knows about one outgoing TCP connection (and its dial and TLS session). */
 export interface ConnState {
@@ -241,10 +247,10 @@ export class Tracer {
       this.transport.markStats();
       return undefined;
     }
-    const t0 = monotonicMs();
+    const t0 = perf.now();
     const stack = captureStack(above ?? this.captureInitiator, frames, this.ownFile);
     if (stack.noProgram) stack.origin = this.findOrigin(subject, stack);
-    budget.charge(monotonicMs() - t0);
+    budget.charge(perf.now() - t0);
     if (budget.lastFree) stack.free = true;
     return stack;
   }
@@ -257,7 +263,7 @@ export class Tracer {
   captureOrigin(above: Function): StackHolder | undefined {
     const budget = this.stackBudget;
     if (!budget.allowOther(now())) return undefined;
-    const t0 = monotonicMs();
+    const t0 = perf.now();
     try {
       const stack = captureStack(above, undefined, this.ownFile);
       const sites = stack.noProgram ? undefined : callSites(stack);
@@ -271,7 +277,7 @@ export class Tracer {
       }
       return initiator ? { initiator } : undefined;
     } finally {
-      budget.charge(monotonicMs() - t0);
+      budget.charge(perf.now() - t0);
     }
   }
 
@@ -304,11 +310,11 @@ export class Tracer {
   initiatorField(stack: StackHolder): Initiator | string {
     return lazy((side) => {
       // Reading the frames costs as much as capturing them: it counts against the same budget.
-      const t0 = monotonicMs();
+      const t0 = perf.now();
       try {
         return this.stackId(stack, side);
       } finally {
-        if (!stack.free) this.stackBudget.chargeLater(monotonicMs() - t0);
+        if (!stack.free) this.stackBudget.chargeLater(perf.now() - t0);
       }
     });
   }

@@ -10,7 +10,7 @@
  * fields it learned; the collector merges them (shallow) into the record with that id, and maps
  * local ids, including the references in REF_FIELDS (src/trace/contract/wire.ts), to trace-wide `traceID`s. Every `...At`
  * number the preload sends is an absolute wall-clock time in epoch milliseconds
- * (src/preload/clock/epoch.ts); the collector makes them relative to the trace.
+ * (`performance.timeOrigin + performance.now()`); the collector makes them relative to the trace.
  */
 
 import type { HeaderCaptureMode, Initiator, RecordKind } from '../trace/contract/types';

@@ -5,8 +5,7 @@
 // the functions a tracer replaces (every property), util.promisify(http2.connect), the modules
 // loaded before the program's first require, stack frames while a module loads, 'exit'
 // listeners, keep-alive agents, 1xx events, trailers, AbortSignal, active resources, exit timing,
-// warnings, a server's requests and responses (server.cjs), perf_hooks' modules in a process that
-// makes no request (idle.cjs, idle.mjs) — as one JSON line; each runs untraced
+// warnings, a server's requests and responses (server.cjs) — as one JSON line; each runs untraced
 // and under `nettrace run` on every Node version the suite has, and the two must be equal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,14 +79,6 @@ for (const { label, bin } of binaries()) {
     const { plain, traced } = await load();
     assert.deepEqual(plain.loadedAtStart, []);
     assert.deepEqual(traced.loadedAtStart, plain.loadedAtStart);
-  });
-
-  test(`${label}: a process that makes no request loads none of perf_hooks' modules the program does not (CommonJS, ES module)`, async () => {
-    for (const app of ['idle.cjs', 'idle.mjs']) {
-      const { plain, traced } = await both(bin, app);
-      assert.ok(plain.perf.length > 0, `${app}: http loads some of them itself`);
-      assert.deepEqual(traced.perf, plain.perf, app);
-    }
   });
 
   test(`${label}: client sockets, requests, agents and process behave as untraced`, async () => {

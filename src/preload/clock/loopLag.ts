@@ -43,7 +43,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { LoopBlockMessage } from '../../protocol/preload';
 import { MAX_LOOP_BLOCKS, MIN_LOOP_BLOCK_MS } from '../../trace/contract/wire';
-import { epochOrigin, monotonicMs } from './epoch';
+import { epochOrigin } from './epoch';
 
 /**
  * Sampling interval while requests are in flight (ms). Every block of the loop longer than this
@@ -124,30 +124,22 @@ export class SchedClock {
 const orig = {
   setTimeout: globalThis.setTimeout,
   clearTimeout: globalThis.clearTimeout,
+  perf: performance,
   timeOrigin: epochOrigin,
   openSync,
   readSync,
   closeSync,
+  elu:
+    typeof performance.eventLoopUtilization === 'function'
+      ? performance.eventLoopUtilization.bind(performance)
+      : (): { active: number } => ({ active: 0 }),
 };
 
 /**
- * The loop's active time (ms): `eventLoopUtilization` of perf_hooks' Performance (not the global
- * `performance`, which a program's fake timers may replace), looked up at the monitor's first
- * start, so a process that never has a request in flight does not load perf_hooks (epoch.ts
- * monotonicMs). 0 where there is none (Node has had it since 14.10): no stretch is then sent.
+ * Whether the monitor runs in this process: NETTRACE_LOOP_MONITOR=0 turns it off, and so does a
+ * runtime without `performance.eventLoopUtilization` (Node has had it since 14.10).
  */
-let elu: (() => { active: number }) | undefined;
-function loopActive(): number {
-  if (elu === undefined) {
-    elu = () => ({ active: 0 });
-    const perf = (require('node:perf_hooks') as typeof import('node:perf_hooks')).performance;
-    if (typeof perf?.eventLoopUtilization === 'function') elu = perf.eventLoopUtilization.bind(perf);
-  }
-  return elu().active;
-}
-
-/** Whether the monitor runs in this process: NETTRACE_LOOP_MONITOR=0 turns it off. */
-export const LOOP_MONITOR_ON = process.env.NETTRACE_LOOP_MONITOR !== '0';
+export const LOOP_MONITOR_ON = process.env.NETTRACE_LOOP_MONITOR !== '0' && typeof performance.eventLoopUtilization === 'function';
 
 /** Watches the thread's event loop while requests are in flight; sends its blocked stretches. */
 export class LoopMonitor {
@@ -156,7 +148,7 @@ export class LoopMonitor {
   /** Too many requests never completed to track them all: the sampler runs from now on. */
   private sticky = false;
   private timer: NodeJS.Timeout | undefined;
-  /** monotonicMs() of the last tick (or of the start). */
+  /** performance.now() of the last tick (or of the start). */
   private lastAt = 0;
   /** The loop's active time (ms, eventLoopUtilization) at the last tick. */
   private lastActive = 0;
@@ -199,8 +191,8 @@ export class LoopMonitor {
 
   /** Starts sampling from now. */
   private arm(): void {
-    this.lastAt = monotonicMs();
-    this.lastActive = loopActive();
+    this.lastAt = orig.perf.now();
+    this.lastActive = orig.elu().active;
     if (this.sched === undefined) this.sched = SchedClock.open() ?? null;
     this.sched?.read();
     this.lastRan = this.sched?.ran ?? NaN;
@@ -211,8 +203,8 @@ export class LoopMonitor {
 
   private readonly tick = (): void => {
     try {
-      const at = monotonicMs();
-      const active = loopActive();
+      const at = orig.perf.now();
+      const active = orig.elu().active;
       this.sched?.read();
       const ran = this.sched?.ran ?? NaN;
       const waited = this.sched?.waited ?? NaN;

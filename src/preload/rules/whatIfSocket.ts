@@ -10,7 +10,6 @@
 import type * as netTypes from 'node:net';
 import type { FailSpec } from '../../rules/whatIfActions';
 import { connOf } from '../connection/socketHooks';
-import { monotonicMs } from '../clock/epoch';
 
 /** A socket's stream push: what Node's stream code calls with each read (null at the end). */
 export type Push = (chunk: Buffer | null, encoding?: BufferEncoding) => boolean;
@@ -254,7 +253,7 @@ export function pacer(rate: number, deliver: (c: Buffer | null) => void, alive: 
   let last = 0;
   let allowance = 0;
   const drain = () => {
-    const now = monotonicMs();
+    const now = performance.now();
     allowance = Math.min(allowance + ((now - last) / 1000) * rate, Math.max(rate / 10, THROTTLE_BUFFER));
     last = now;
     while (queue.length > 0 && alive()) {
@@ -278,7 +277,7 @@ export function pacer(rate: number, deliver: (c: Buffer | null) => void, alive: 
       queue.push(chunk);
       if (timer === undefined) {
         // Nothing was waiting: the time since the last delivery was idle, not owed.
-        last = monotonicMs();
+        last = performance.now();
         timer = setTimeout(drain, 0);
       }
     },

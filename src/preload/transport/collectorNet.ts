@@ -7,7 +7,6 @@
 import { readFileSync, writeSync } from 'node:fs';
 import type * as net from 'node:net';
 import { collectorSocketClass } from './collectorSocket';
-import { monotonicMs } from '../clock/epoch';
 
 /** `net`'s functions the transport uses, bound by bindNet(); CollectorSocket: collectorSocket.ts. */
 export interface NetFunctions {
@@ -46,7 +45,7 @@ export const orig = {
   clearTimeout: globalThis.clearTimeout,
   setImmediate: globalThis.setImmediate,
   stringify: JSON.stringify,
-  perfNow: monotonicMs,
+  perfNow: performance.now.bind(performance),
   bufferFrom: Buffer.from.bind(Buffer) as (text: string, encoding: BufferEncoding) => Buffer,
   apply: Reflect.apply,
   wait: Atomics.wait,

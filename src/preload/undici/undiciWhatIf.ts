@@ -16,7 +16,6 @@ import { subscribe } from '../detach';
 import { connOf } from '../connection/socketHooks';
 import { headersTimeoutOf } from './undiciPool';
 import { HeadersTimeoutError } from './undiciErrors';
-import { monotonicMs } from '../clock/epoch';
 
 /**
  * The names of undici's Request methods the connection calls: undici 8 (Node 26's fetch) renamed
@@ -115,9 +114,9 @@ export class Pump {
   private flush(): void {
     while (!this.dead && !this.paused && this.timer === undefined && this.queue.length > 0) {
       if (this.rate !== undefined) {
-        if (this.sent === 0 && this.startAt === 0) this.startAt = monotonicMs();
+        if (this.sent === 0 && this.startAt === 0) this.startAt = performance.now();
         const due = this.startAt + (this.sent / this.rate) * 1000;
-        const wait = due - monotonicMs();
+        const wait = due - performance.now();
         if (wait > 1) {
           this.timer = setTimeout(() => {
             this.timer = undefined;
@@ -292,7 +291,7 @@ function tapResponse(t: Tracer, r: UReq, d: StartDecision, rule: Rule): void {
   const newBody = override?.body !== undefined ? Buffer.from(override.body) : undefined;
   r[n.connect] = (a: unknown, ctx: unknown) => {
     abort = a as (e?: Error) => void;
-    startedAt = monotonicMs();
+    startedAt = performance.now();
     return call(r, n.connect, a, ctx);
   };
   r[n.headers] = (status: unknown, raw: unknown, resume: unknown, text: unknown) => {
@@ -304,7 +303,7 @@ function tapResponse(t: Tracer, r: UReq, d: StartDecision, rule: Rule): void {
       if (override !== undefined) {
         ({ st, hs, reason } = overridden(override, st, hs, reason as string, newBody));
       }
-      const left = headersTimeout > 0 ? headersTimeout - (monotonicMs() - startedAt) : Infinity;
+      const left = headersTimeout > 0 ? headersTimeout - (performance.now() - startedAt) : Infinity;
       if (delayMs !== undefined && left < delayMs) {
         setTimeout(
           () => {
