@@ -290,24 +290,29 @@ export function preloadLoadExpression(preloadPath: string, config: object): stri
   // the preload loads at once, as the preload module after the bootloader (as a launch loads it),
   // so the program's first requests are traced too. Both frames are asked for: a program may call
   // waitForDebugger itself. The event loop not started yet (performance.nodeTiming.loopStart, -1
-  // until then) is asked for too; any doubt (other frame names in another Node) is "no": loaded
-  // at the next turn of the loop, with the mid-run note, as before.
+  // until then) is asked for too, after the frames: the global \`performance\` loads perf_hooks at
+  // its first read, and this runs as an interrupt, maybe while Node is loading one of its modules
+  // (the program's \`require('node:http')\` loads internal/perf/observe): read then, it failed
+  // ("setDispatchBufferFull is not a function") and nothing was loaded. Any doubt (other frame
+  // names in another Node) is "no": loaded at the next turn of the loop, with the mid-run note.
   function heldBeforeProgram() {
-    const timing = globalThis.performance && globalThis.performance.nodeTiming;
-    if (!timing || timing.loopStart !== -1) return false;
     const limit = Error.stackTraceLimit;
     const prepare = Error.prepareStackTrace;
+    let held = false;
     try {
       Error.stackTraceLimit = 200;
       Error.prepareStackTrace = undefined;
       const stack = String(new Error().stack);
-      return /waitForDebugger[^\\n]*\\(node:inspector[:)]/.test(stack) && /\\b(loadPreloadModules|_preloadModules)\\b/.test(stack);
+      held = /waitForDebugger[^\\n]*\\(node:inspector[:)]/.test(stack) && /\\b(loadPreloadModules|_preloadModules)\\b/.test(stack);
     } catch {
       return false;
     } finally {
       Error.stackTraceLimit = limit;
       Error.prepareStackTrace = prepare;
     }
+    if (!held) return false;
+    const timing = globalThis.performance && globalThis.performance.nodeTiming;
+    return !!timing && timing.loopStart === -1;
   }
   function load() {
   try {

@@ -7,8 +7,8 @@
 // inspector protocol while the process waits. The preload loads at once, the answer says it was
 // before the program (so the trace gets no "mid-run" note: midRunNote), and the program's first
 // request — made by its main module as it starts — is in the trace. A program that calls
-// waitForDebugger itself, mid-run, is not taken for a held one. CommonJS and ESM programs, on the
-// Node versions installed.
+// waitForDebugger itself, mid-run, is not taken for a held one, and the expression reads no global
+// `performance` there (perfbusy.cjs). CommonJS and ESM programs, on the Node versions installed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -53,6 +53,29 @@ inspector.open(0, '127.0.0.1', false);
 setTimeout(() => {
   process.stderr.write('INSPECTOR ' + inspector.url() + '\\n');
   inspector.waitForDebugger();
+  setTimeout(() => process.exit(0), 200);
+}, 10);
+`,
+);
+// The same, with the global `performance` failing at its read until the program goes on, as when the
+// evaluate interrupts Node loading one of perf_hooks' modules (a \`require('node:http')\`).
+writeFileSync(
+  join(tmp, 'perfbusy.cjs'),
+  `const inspector = require('node:inspector');
+inspector.open(0, '127.0.0.1', false);
+let loading = true;
+const real = Object.getOwnPropertyDescriptor(globalThis, 'performance');
+Object.defineProperty(globalThis, 'performance', {
+  configurable: true,
+  get() {
+    if (loading) throw new TypeError('setDispatchBufferFull is not a function');
+    return real.get ? real.get.call(globalThis) : real.value;
+  },
+});
+setTimeout(() => {
+  process.stderr.write('INSPECTOR ' + inspector.url() + '\\n');
+  inspector.waitForDebugger();
+  loading = false;
   setTimeout(() => process.exit(0), 200);
 }, 10);
 `,
@@ -142,6 +165,31 @@ for (const { label, bin } of nodeBinaries()) {
       },
     );
   }
+
+  test(
+    `${label}: the load expression reads no \`performance\` in a process not held before its program (its read may load a module mid-load)`,
+    { skip, timeout: 30_000 },
+    async (t) => {
+      const collector = await m.startCollector({ description: 'perfbusy', changeIntervalMs: 10 });
+      t.after(() => collector.close());
+      const p = start(bin, [join(tmp, 'perfbusy.cjs')]);
+      t.after(() => p.child.kill('SIGKILL'));
+      const client = await inspector(await p.url);
+      await client.send('NodeRuntime.enable', {});
+      await client.event('NodeRuntime.waitingForDebugger');
+      const expression = m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath });
+      // Before: "nettrace: setDispatchBufferFull is not a function", and nothing loaded.
+      assert.equal(await evaluate(client, expression), m.STILL_STARTING);
+      await client.send('Runtime.runIfWaitingForDebugger', {});
+      let answer = '';
+      for (let i = 0; i < 100 && !m.parseAttachLoaded(answer); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        answer = await evaluate(client, expression);
+      }
+      assert.equal(m.parseAttachLoaded(answer)?.pid, String(p.child.pid), answer);
+      await client.close();
+    },
+  );
 
   test(
     `${label}: a program that waits for the debugger itself, mid-run, is loaded at the loop's next turn with the mid-run note`,
