@@ -170,24 +170,9 @@ for (const { label, bin } of nodeBinaries()) {
     `${label}: the load expression reads no \`performance\` in a process not held before its program (its read may load a module mid-load)`,
     { skip, timeout: 30_000 },
     async (t) => {
-      const collector = await m.startCollector({ description: 'perfbusy', changeIntervalMs: 10 });
-      t.after(() => collector.close());
-      const p = start(bin, [join(tmp, 'perfbusy.cjs')]);
-      t.after(() => p.child.kill('SIGKILL'));
-      const client = await inspector(await p.url);
-      await client.send('NodeRuntime.enable', {});
-      await client.event('NodeRuntime.waitingForDebugger');
-      const expression = m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath });
-      // Before: "nettrace: setDispatchBufferFull is not a function", and nothing loaded.
-      assert.equal(await evaluate(client, expression), m.STILL_STARTING);
-      await client.send('Runtime.runIfWaitingForDebugger', {});
-      let answer = '';
-      for (let i = 0; i < 100 && !m.parseAttachLoaded(answer); i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        answer = await evaluate(client, expression);
-      }
-      assert.equal(m.parseAttachLoaded(answer)?.pid, String(p.child.pid), answer);
-      await client.close();
+      // Before: "nettrace: setDispatchBufferFull is not a function" at once, and nothing loaded.
+      const { loaded, answer, pid } = await loadedMidRun(t, bin, 'perfbusy.cjs');
+      assert.equal(loaded?.pid, pid, answer);
     },
   );
 
@@ -195,29 +180,37 @@ for (const { label, bin } of nodeBinaries()) {
     `${label}: a program that waits for the debugger itself, mid-run, is loaded at the loop's next turn with the mid-run note`,
     { skip, timeout: 30_000 },
     async (t) => {
-      const collector = await m.startCollector({ description: 'waits', changeIntervalMs: 10 });
-      t.after(() => collector.close());
-      const p = start(bin, [join(tmp, 'waits.cjs')]);
-      t.after(() => p.child.kill('SIGKILL'));
-      const client = await inspector(await p.url);
-      await client.send('NodeRuntime.enable', {});
-      await client.event('NodeRuntime.waitingForDebugger'); // as above: it prints, then waits
-      const expression = m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath });
-      assert.equal(await evaluate(client, expression), m.STILL_STARTING);
-      await client.send('Runtime.runIfWaitingForDebugger', {});
-      let answer = '';
-      for (let i = 0; i < 100 && !m.parseAttachLoaded(answer); i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        answer = await evaluate(client, expression);
-      }
-      const loaded = m.parseAttachLoaded(answer);
-      assert.equal(loaded?.pid, String(p.child.pid), answer);
+      const { loaded, answer, pid } = await loadedMidRun(t, bin, 'waits.cjs');
+      assert.equal(loaded?.pid, pid, answer);
       assert.equal(loaded.beforeProgram, undefined);
       assert.match(
         m.midRunNote(loaded, 'auto attach', new Date(0)),
         /^tracing started mid-run at 1970-01-01T00:00:00\.000Z in pid \d+: loaded through the debugger when "auto attach" attached/,
       );
-      await client.close();
     },
   );
+}
+
+/**
+ * Runs `script` (it waits for the debugger mid-run), evaluates the load expression while it waits
+ * (answered: at the loop's next turn), lets it go on and asks again until loaded: {loaded, answer, pid}.
+ */
+async function loadedMidRun(t, bin, script) {
+  const collector = await m.startCollector({ description: script, changeIntervalMs: 10 });
+  t.after(() => collector.close());
+  const p = start(bin, [join(tmp, script)]);
+  t.after(() => p.child.kill('SIGKILL'));
+  const client = await inspector(await p.url);
+  await client.send('NodeRuntime.enable', {});
+  await client.event('NodeRuntime.waitingForDebugger'); // as above: it prints, then waits
+  const expression = m.preloadLoadExpression(preload, { ipcPath: collector.ipcPath });
+  assert.equal(await evaluate(client, expression), m.STILL_STARTING);
+  await client.send('Runtime.runIfWaitingForDebugger', {});
+  let answer = '';
+  for (let i = 0; i < 100 && !m.parseAttachLoaded(answer); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    answer = await evaluate(client, expression);
+  }
+  await client.close();
+  return { loaded: m.parseAttachLoaded(answer), answer, pid: String(p.child.pid) };
 }
