@@ -128,19 +128,19 @@ export async function startSink(dir) {
 
 /**
  * One run of `cmd` (an argv) in `cwd`: untraced, `traced` (under `nettrace run --out trace`), or
- * with `sinkEnv` (the preload alone). Resolves {wallMs, cpuMs, userMs, systemMs (the whole run),
+ * with `sinkEnv` (the preload alone); `cli`: the bin/nettrace.cjs to trace with (this checkout's). Resolves {wallMs, cpuMs, userMs, systemMs (the whole run),
  * treeMs, treeUserMs, treeSystemMs (the program's process tree, tree-cpu.cjs), collector (the
  * CLI's own CPU record, cpu-at-exit.cjs; traced only), trace (the parsed file, traced only),
  * stdout, stderr}.
  */
-export async function runSide(cmd, { cwd, env, traced = false, sinkEnv, runArgs = [], dir }) {
+export async function runSide(cmd, { cwd, env, traced = false, sinkEnv, runArgs = [], dir, cli = cliPath }) {
   const treeOut = join(dir, 'tree.json');
   const cpuOut = join(dir, 'collector.json');
   const traceOut = join(dir, 'trace.json');
   for (const f of [treeOut, cpuOut, traceOut]) rmSync(f, { force: true });
   const program = [process.execPath, join(appsDir, 'tree-cpu.cjs'), treeOut, '--', ...cmd];
   const argv = traced
-    ? ['-r', join(appsDir, 'cpu-at-exit.cjs'), cliPath, 'run', ...runArgs, '--out', traceOut, '--', ...program]
+    ? ['-r', join(appsDir, 'cpu-at-exit.cjs'), cli, 'run', ...runArgs, '--out', traceOut, '--', ...program]
     : program.slice(1);
   const cpu0 = childrenCpuMs();
   const t0 = performance.now();

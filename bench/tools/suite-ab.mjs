@@ -4,16 +4,20 @@
 // collector, the program's processes, the rest). What B saves over A, side by side in the same
 // rounds, is what the options it turns off cost (e.g. `--initiator off`: the stacks captured).
 //
-//   node bench/tools/suite-ab.mjs "--initiator off" [--rounds=3] [--a="--helper off"]
+// Or two builds, with the same options: `--a-cli=OLD/bin/nettrace.cjs` (its dist/ beside it;
+// `--b-cli` likewise, both this checkout's by default). The suite runs on the Node that runs this.
+//
+//   node bench/tools/suite-ab.mjs "--initiator off" [--rounds=3] [--a="--helper off"] [--a-cli=F] [--b-cli=F]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fmt, median } from '../lib/common.mjs';
 import { runSide, vitestSuite } from '../lib/suites.mjs';
 
 const arg = (name, dflt) => process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const split = (text) => text.split(' ').filter(Boolean);
-const B = split(process.argv.slice(2).find((x) => !/^--(rounds|a)=/.test(x)) ?? '');
+const B = split(process.argv.slice(2).find((x) => !/^--(rounds|a|a-cli|b-cli)=/.test(x)) ?? '');
+const clis = { A: arg('a-cli', undefined), B: arg('b-cli', undefined) };
 const A = split(arg('a', ''));
 const rounds = Number(arg('rounds', '3'));
 const tmp = mkdtempSync(join(os.tmpdir(), 'nettrace-suite-ab-'));
@@ -32,6 +36,7 @@ try {
         traced: side !== 'untraced',
         runArgs: side === 'A' ? A : side === 'B' ? B : [],
         dir: tmp,
+        ...(clis[side] ? { cli: resolve(clis[side]) } : {}),
       });
       const seen = await suite.ask('count');
       got[side] = { ...r, calls: seen.count, recorded: r.trace?.httpRequests.length };

@@ -16,7 +16,9 @@
  * program may run ES modules from its start (firstUse.ts, mayImportAtStart: an `.mjs`/`.mts`
  * entry, a package of `"type": "module"`, `import`/`export` in an entry Node would detect as ESM,
  * `--import`/`--loader`, `--input-type=module`, or a worker thread), the modules are loaded and
- * hooked at start, as they were before.
+ * hooked when the body starts: at the program's start, or on Node 24+ at its first import of one
+ * of them, seen by the loader's resolve hook before Node makes the module's namespace
+ * (firstUse.ts, watchImports).
  */
 
 import { unsubscribe } from 'node:diagnostics_channel';

@@ -19,11 +19,19 @@
  * - a call of the global `fetch` (a trampoline in its place until then, fetchTrampoline: a
  *   `fetch()` to a port fetch blocks publishes nothing).
  *
- * The body runs at once where the program may import ES modules from its start
- * (mayImportAtStart: an import goes through nothing seen here, and an HTTPS request made right
- * after reaches `tls.connect` before any of the moments above), in a worker thread, when loaded
- * through the debugger (`attached`: the configuration is in the environment only while the
- * loader runs), and when one of those modules was loaded already (a `--require` before ours).
+ * - a `process.getBuiltinModule` of one of those modules (Node 22.3+: no `require`, no channel
+ *   before an HTTPS request's `tls.connect`).
+ * - in a program that may import ES modules from its start (mayImportAtStart), on Node 24+, an
+ *   import of one of those modules or SDKs, seen by a resolve hook (`module.registerHooks`,
+ *   watchImports) before Node makes the module's ES module namespace: the body's patches are in
+ *   the bindings the program imports.
+ *
+ * The body runs at once where the program may import ES modules from its start and Node has no
+ * usable `module.registerHooks` (Node 20 and 22: an import goes through nothing seen here, and
+ * an HTTPS request made right after reaches `tls.connect` before any of the moments above), in a
+ * worker thread, when loaded through the debugger (`attached`: the configuration is in the
+ * environment only while the loader runs), and when one of those modules was loaded already (a
+ * `--require` before ours).
  */
 
 // Not namespace imports: the bundle would copy each module's properties, running their getters
@@ -32,6 +40,8 @@ const fs = require('node:fs') as typeof import('node:fs');
 const path = require('node:path') as typeof import('node:path');
 import { moduleLoadObservers } from './moduleLoad';
 import { sdkPackageOf } from './initiator/sdkPackages';
+import { mirror } from './mirror';
+import { sendFlushes } from './sendWatch';
 
 /** What the body (index.ts) exports to the loader. */
 export interface PreloadBody {
@@ -66,19 +76,25 @@ export function loadList(): string[] {
 export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean): void {
   const list = loadList();
   const isMainThread = !list.includes('NativeModule internal/process/worker_thread_only');
-  if (now || !isMainThread || mayImportAtStart(isMainThread) || list.some((m) => NETWORK_MODULES.has(m))) {
+  if (now || !isMainThread || list.some((m) => NETWORK_MODULES.has(m))) {
     run();
     return;
   }
+  const esm = mayImportAtStart(isMainThread);
   const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
   let done = false;
   const subscribers: Array<[string, (message: unknown) => void]> = [];
+  // Set up after `fire`, which may run before the last of them is (the hook finds no registerHooks).
+  const watch: { imports?: { stop(): void }; builtin?: { stop(): void }; fetch?: { before(): void; after(): void } } = {};
   const fire = (channel?: string, message?: unknown): void => {
     if (done) return;
     done = true;
     // Unsubscribing while the channel publishes is safe (Node 20–26 call the rest as before).
     try {
       for (const [name, fn] of subscribers) dc.unsubscribe(name, fn);
+      watch.imports?.stop();
+      watch.builtin?.stop();
+      const fetchCall = watch.fetch;
       fetchCall?.before();
       let body: PreloadBody | undefined;
       try {
@@ -91,7 +107,14 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
       // Nothing is thrown into the program's `require` or publish (the body reports its own failures).
     }
   };
-  const fetchCall = fetchTrampoline(() => fire());
+  if (esm) {
+    watch.imports = watchImports(() => fire());
+    if (watch.imports === undefined) return fire();
+  }
+  watch.builtin = watchGetBuiltin(() => fire());
+  // A child with an IPC channel: the hand-off's wrapper now, before the program may keep Node's `send` (sendWatch.ts).
+  sendFlushes();
+  watch.fetch = fetchTrampoline(() => fire());
   for (const name of FIRST_USE_CHANNELS) {
     const fn = (message: unknown): void => fire(name, message);
     subscribers.push([name, fn]);
@@ -109,6 +132,83 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
     for (let i = seen; i < loaded.length; i++) if (NETWORK_MODULES.has(loaded[i]!)) return fire();
     seen = loaded.length;
   });
+}
+
+/** The specifiers of NETWORK_MODULES (and `net`, see above) a program imports or gets. */
+const NETWORK_SPECIFIERS = new Set(['tls', 'dns', 'dns/promises', 'http', 'https', 'http2', 'net'].flatMap((id) => [id, `node:${id}`]));
+
+/**
+ * Node 24+: a resolve hook (`module.registerHooks`, synchronous and in the thread) that calls
+ * `fire` when the program imports (or requires) a network module or an SDK, before Node makes the
+ * module's namespace: what the body patches is in the bindings the program imports. `stop` takes
+ * the hook out at the next microtask (not while Node runs the chain it is in). Undefined where
+ * the hook cannot be used: Node 22's `registerHooks` breaks a program that calls
+ * `module.register()` after it (ERR_METHOD_NOT_IMPLEMENTED from `resolveSync`, 22.23, even once
+ * deregistered), so Node 20 and 22 run the body at the program's start, as before.
+ */
+function watchImports(fire: () => void): { stop(): void } | undefined {
+  if (Number(process.versions.node.split('.')[0]) < 24) return undefined;
+  type Resolve = (specifier: string, context: unknown, next: (specifier: string, context: unknown) => unknown) => unknown;
+  const registerHooks = (require('node:module') as { registerHooks?: (hooks: { resolve: Resolve }) => { deregister(): void } })
+    .registerHooks;
+  if (typeof registerHooks !== 'function') return undefined;
+  let seen = false;
+  let hooks: { deregister(): void };
+  try {
+    hooks = registerHooks({
+      resolve(specifier, context, next) {
+        if (!seen && typeof specifier === 'string' && (NETWORK_SPECIFIERS.has(specifier) || sdkPackageOf(specifier) !== undefined)) {
+          seen = true;
+          fire();
+        }
+        return next(specifier, context);
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  return {
+    stop() {
+      seen = true;
+      queueMicrotask(() => {
+        try {
+          hooks.deregister();
+        } catch {
+          // Left in place: it only hands every resolution on.
+        }
+      });
+    },
+  };
+}
+
+/**
+ * Wraps `process.getBuiltinModule` (Node 22.3+) until the body runs: getting a network module
+ * that way goes through no `require` (and an HTTPS request made with it reaches `tls.connect`
+ * before any channel), so after such a call `fire` runs the body, which hooks the module as
+ * loaded. The wrapper has the original's own properties; `stop` puts the original back where
+ * the program has not replaced it. Undefined where there is no such function.
+ */
+function watchGetBuiltin(fire: () => void): { stop(): void } | undefined {
+  const p = process as { getBuiltinModule?: Function };
+  const desc = Object.getOwnPropertyDescriptor(p, 'getBuiltinModule');
+  const original = desc?.value as Function | undefined;
+  if (desc === undefined || typeof original !== 'function' || desc.writable !== true || desc.configurable !== true) return undefined;
+  // A method, as Node's is: no `prototype` of its own.
+  const wrapper = {
+    getBuiltinModule(this: unknown, id: string): unknown {
+      // eslint-disable-next-line prefer-rest-params
+      const mod = Reflect.apply(original, this, arguments) as unknown;
+      if (typeof id === 'string' && NETWORK_SPECIFIERS.has(id)) fire();
+      return mod;
+    },
+  }.getBuiltinModule;
+  mirror(wrapper, original);
+  Object.defineProperty(p, 'getBuiltinModule', { ...desc, value: wrapper });
+  return {
+    stop() {
+      if (p.getBuiltinModule === wrapper) Object.defineProperty(p, 'getBuiltinModule', desc);
+    },
+  };
 }
 
 /**

@@ -10,6 +10,8 @@
  */
 
 import { threadInfo } from './builtins';
+import { defineRestorable, onDetach } from './detach';
+import { SEND_FLUSHES, sendFlushes } from './sendWatch';
 import { replaceFunction, type Tracer } from './tracer';
 
 /** Installs flushBeforeHandOff for the tracer's transport: completions queued go out before a result leaves. */
@@ -23,15 +25,18 @@ export function installHandOff(t: Tracer): void {
  * into the program (a failing flush is the transport's to count).
  */
 export function flushBeforeHandOff(flush: () => void, isMainThread: boolean): void {
-  const nodeSend = (process as { send?: Function }).send;
-  if (typeof nodeSend === 'function') {
-    // Node's own: `send(message, sendHandle, options, callback)`.
-    const wrapper = function send(this: unknown, _message: unknown, _handle?: unknown, _options?: unknown, _callback?: unknown): unknown {
-      handOff(flush);
-      // eslint-disable-next-line prefer-rest-params
-      return Reflect.apply(nodeSend, this, arguments);
-    };
-    replaceFunction(process, 'send', wrapper, nodeSend);
+  // The loader's wrapper when it put one in place (sendWatch.ts); else one of the body's, taken out at detach.
+  const g = globalThis as Record<symbol, unknown>;
+  const ours = !Array.isArray(g[SEND_FLUSHES]);
+  const flushes = sendFlushes(ours ? defineRestorable : undefined);
+  if (flushes) {
+    const fn = (): void => handOff(flush);
+    flushes.push(fn);
+    onDetach(() => {
+      const i = flushes.indexOf(fn);
+      if (i >= 0) flushes.splice(i, 1);
+      if (ours) delete g[SEND_FLUSHES];
+    });
   }
   // Only in a worker: the global `MessagePort` is a lazy getter that loads Node's worker I/O and
   // `stream` (a main thread that never uses them must not pay for them: preload-loads.test.mjs).

@@ -11,11 +11,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { cli, nodeBinaries, root } from './harness.mjs';
+import { caFile, pem } from './servers.mjs';
 
 const preload = join(root, 'dist', 'preload.cjs');
 
@@ -28,6 +31,50 @@ async function okServer(t) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   return `http://127.0.0.1:${server.address().port}`;
+}
+
+/** The test's HTTPS server for `localhost` (test/fixtures/certs): answers 200 "ok"; its origin. */
+async function okTlsServer(t) {
+  const server = https.createServer({ key: pem('localhost.key'), cert: pem('localhost.pem') }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return `https://localhost:${server.address().port}`;
+}
+
+/** Node's major version of the binary `bin`. */
+function majorOf(bin) {
+  return Number(spawnSync(bin, ['-p', "process.versions.node.split('.')[0]"], { encoding: 'utf8' }).stdout);
+}
+
+/**
+ * The trace's HTTPS request `r` to localhost, first on its connection, made at `file`:`line`:
+ * its dial (the lookup of localhost, the connect), its TCP connection and its TLS handshake
+ * recorded, the line the program's.
+ */
+function assertWholeHttps(trace, r, file, line) {
+  assert.equal(r.client, 'https');
+  assert.equal(r.respStatusCode, 200, JSON.stringify(r));
+  assert.equal(r.reusedConn, false);
+  const dial = trace.dials.find((d) => d.traceID === r.dial) ?? trace.dials[0];
+  assert.ok(r.dial && dial, JSON.stringify(r));
+  assert.deepEqual(
+    dial.dnsLookups.map((l) => [l.host, l.error]),
+    [['localhost', null]],
+  );
+  assert.equal(dial.connectAttempts.length, 1);
+  const tcp = trace.tcpConns.find((c) => c.traceID === r.tcpConn);
+  assert.equal(tcp?.connected, true, JSON.stringify(trace.tcpConns));
+  const tls = trace.tlsTunnels.find((c) => c.traceID === r.tlsTunnel);
+  assert.equal(tls?.handshakeErr, null, JSON.stringify(trace.tlsTunnels));
+  assert.equal(tls.serverName, 'localhost');
+  assert.deepEqual(
+    r.initiator.frames.filter((f) => !f.library).map((f) => [f.file, f.line]),
+    [[file, line]],
+    JSON.stringify(r.initiator),
+  );
 }
 
 /** Writes `code` to `name` in a folder of the test's; its path. */
@@ -108,7 +155,7 @@ for (const { label, bin } of nodeBinaries()) {
     assert.equal(connections, 0, 'no hello, no exit: the process is not in the trace');
   });
 
-  test(`${label}: an ES module program's body, run at its start, does not load Node's undici (fetch, WebSocket) for it`, async (t) => {
+  test(`${label}: an ES module program's body does not load Node's undici (fetch, WebSocket) for it`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'nettrace-esm-idle-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const ipcPath = join(dir, 'c.sock');
@@ -128,6 +175,146 @@ for (const { label, bin } of nodeBinaries()) {
     assert.equal(JSON.parse(plain.stdout).includes(undici), false);
     // Reading the global WebSocket loads it (≈ 236 M instructions on Node 26): the body waits for the program to.
     assert.equal(JSON.parse(withPreload.stdout).includes(undici), false, 'undici loaded by the preload');
+  });
+
+  test(`${label}: an ES module program that never uses the network runs no preload body on Node 24+ (at its start on Node 20 and 22)`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nettrace-esm-quiet-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const ipcPath = join(dir, 'c.sock');
+    let connections = 0;
+    const collector = createServer((s) => {
+      connections++;
+      s.resume();
+    });
+    await new Promise((r) => collector.listen(ipcPath, r));
+    t.after(() => collector.close());
+    const file = join(dir, 'quiet.mjs');
+    // Imports of modules that are not the network's go through the resolve hook and run nothing.
+    writeFileSync(
+      file,
+      [
+        "import { writeSync } from 'node:fs';",
+        "import path from 'node:path';",
+        "const { promisify } = await import('node:util');",
+        "writeSync(1, JSON.stringify({ mark: globalThis[Symbol.for('nettrace.preload')], list: process.moduleLoadList, ok: typeof promisify + path.sep }));",
+        '',
+      ].join('\n'),
+    );
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CACHE: join(dir, 'cache') };
+    const plain = spawnSync(bin, [file], { env, encoding: 'utf8' });
+    const withPreload = spawnSync(bin, ['--require', preload, file], {
+      env: { ...env, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
+      encoding: 'utf8',
+    });
+    assert.equal(withPreload.status, 0, withPreload.stderr);
+    assert.equal(withPreload.stderr, '');
+    const before = new Set(JSON.parse(plain.stdout).list);
+    const after = JSON.parse(withPreload.stdout);
+    assert.equal(after.ok, 'function/');
+    const added = after.list.filter((m) => !before.has(m));
+    if (majorOf(bin) >= 24) {
+      assert.equal(after.mark, 'on first use', 'the loader waits for the first import of a network module');
+      // The loader's channels and `module` (its `Module._load` wrapper, the hook), nothing of the body's.
+      assert.deepEqual(
+        added.filter((m) => !/^NativeModule (diagnostics_channel|module|internal\/source_map\/source_map)$/.test(m)),
+        [],
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(connections, 0, 'no hello, no exit: the process is not in the trace');
+    } else {
+      assert.equal(after.mark, true, 'Node 20 and 22 run the body at the start of an ES module program');
+      assert.ok(added.includes('NativeModule https'), JSON.stringify(added));
+    }
+  });
+
+  test(`${label}: an ES module program whose first use is an HTTPS request at once, by a named import: the whole connection and the program's line`, async (t) => {
+    const origin = await okTlsServer(t);
+    const file = app(
+      t,
+      'https-first.mjs',
+      [
+        "import { readFileSync } from 'node:fs';",
+        "import { request } from 'node:https';",
+        "const req = request(process.env.NT_URL + '/first', { ca: readFileSync(process.env.NT_CA) }, (res) => res.resume());",
+        'req.end();',
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr, trace } = await traced(bin, file, { NT_URL: origin, NT_CA: caFile });
+    assert.equal(code, 0, stderr);
+    assert.equal(trace.httpRequests.length, 1, stderr);
+    assertWholeHttps(trace, trace.httpRequests[0], pathToFileURL(file).href, 3);
+    assert.equal(trace.processes.length, 1);
+  });
+
+  test(`${label}: an ES module program that imports net first and registers an async resolve hook, then imports https: traced, and its hook runs`, async (t) => {
+    const origin = await okTlsServer(t);
+    const hooks = app(
+      t,
+      'hooks.mjs',
+      "export async function resolve(specifier, context, next) {\n  if (specifier === 'node:https') globalThis.port?.postMessage('seen');\n  return next(specifier, context);\n}\nexport function initialize(data) {\n  globalThis.port = data.port;\n}\n",
+    );
+    const file = app(
+      t,
+      'register-first.mjs',
+      [
+        "import net from 'node:net';",
+        "import { register } from 'node:module';",
+        "import { MessageChannel } from 'node:worker_threads';",
+        "import { readFileSync, writeSync } from 'node:fs';",
+        'const { port1, port2 } = new MessageChannel();',
+        'let seen = false;',
+        "port1.on('message', (m) => (seen = m === 'seen'));",
+        'port1.unref();',
+        `register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { port: port2 }, transferList: [port2] });`,
+        "const https = await import('node:https');",
+        "https.get(process.env.NT_URL + '/after-register', { ca: readFileSync(process.env.NT_CA) }, (res) => {",
+        '  res.resume();',
+        "  res.on('end', () => setTimeout(() => writeSync(1, JSON.stringify({ seen, net: typeof net.connect })), 50));",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr, trace, stdout } = await traced(bin, file, { NT_URL: origin, NT_CA: caFile });
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(JSON.parse(stdout), { seen: true, net: 'function' });
+    assert.equal(trace.httpRequests.length, 1, stderr);
+    assertWholeHttps(trace, trace.httpRequests[0], pathToFileURL(file).href, 11);
+  });
+
+  test(`${label}: process.getBuiltinModule('node:https') as a CommonJS program's first use: the whole connection; getBuiltinModule the same to the program`, async (t) => {
+    if (majorOf(bin) < 22) return t.skip('process.getBuiltinModule is Node 22.3+');
+    const origin = await okTlsServer(t);
+    const file = app(
+      t,
+      'get-builtin-first.cjs',
+      [
+        // No `require` between the get and the request: a require would run the body (it sees https loaded).
+        "const fs = require('fs'), ca = fs.readFileSync(process.env.NT_CA), same = { name: process.getBuiltinModule.name, length: process.getBuiltinModule.length, own: Object.getOwnPropertyNames(process.getBuiltinModule).sort().join(',') };",
+        "const https = process.getBuiltinModule('node:https');",
+        "https.get(process.env.NT_URL + '/builtin', { ca }, (res) => {",
+        '  res.resume();',
+        "  res.on('end', () => fs.writeSync(1, JSON.stringify(same)));",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    // Not spawnSync: the server is this process's.
+    const plain = await new Promise((resolve) => {
+      const child = spawn(bin, [file], { env: { ...process.env, NT_URL: origin, NT_CA: caFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.on('close', () => resolve({ stdout }));
+    });
+    const { code, stderr, trace, stdout } = await traced(bin, file, { NT_URL: origin, NT_CA: caFile });
+    assert.equal(code, 0, stderr);
+    // What the program read of the function, traced and not: the same.
+    assert.deepEqual(JSON.parse(stdout), JSON.parse(plain.stdout));
+    assert.equal(JSON.parse(plain.stdout).name, 'getBuiltinModule');
+    assert.equal(trace.httpRequests.length, 1, stderr);
+    // Before the wrapper, the body ran at `http.client.request.created`, after `tls.connect`: no
+    // dial, no connection, no handshake in the trace.
+    assertWholeHttps(trace, trace.httpRequests[0], file, 3);
   });
 
   test(`${label}: the global fetch as the program's first use of the network is traced, with the program's line`, async (t) => {
