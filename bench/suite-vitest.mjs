@@ -25,7 +25,8 @@
 //   off`), BENCH_VITEST_ARGS (more vitest options on both sides, e.g. `--no-isolate`),
 //   BENCH_PROFILE=<dir> (every process of the suite under `node --cpu-prof`, profiles kept in <dir>;
 //   the table gets the time in the preload's own functions; the flag changes V8's flags, so the
-//   preload's code cache is not used and its start is overstated), --no-write.
+//   preload's code cache is not used and its start is overstated), BENCH_NODE (a major, `26`: the
+//   suite's processes on that Node, bench/lib/suites.mjs vitestSuite; else the PATH's), --no-write.
 // Writes the section "Real suites — issue 65: vitest" of test-results/bench/runs.md.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -174,7 +175,7 @@ if (startSides) {
   ].join('\n');
 }
 const body = `
-Measured by \`bench/suite-vitest.mjs\`. Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
+Measured by \`bench/suite-vitest.mjs\`${process.env.BENCH_NODE ? ` (the suite on Node ${process.env.BENCH_NODE})` : ''}. Machine: ${machineLine(m, os.loadavg())}; the run took ${fmt((performance.now() - started) / 60000, 1)} min.
 
 The suite (bench/apps/vitest-suite): vitest 3.2.7 (vite 7.3.8), 4 worker processes (forks), ${counts.tests} tests in 13 TypeScript files, **${counts.calls} HTTP calls** (node:http, axios, fetch; ${counts.closes} on a connection of their own, ${four} answered 4xx) to two local services. \`npm test${VITEST_ARGS.length ? ' -- ' + VITEST_ARGS.join(' ') : ''}\` against \`nettrace run${RUN_ARGS.length ? ' ' + RUN_ARGS.join(' ') : ''} --out F -- npm test…\`, ${PAIRS} alternating pairs; the helper: ${counts.helper}; ${median(counts.processes)} processes traced per run.
 

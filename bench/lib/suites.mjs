@@ -11,8 +11,9 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ensureNode, nodeBin } from '../../scripts/nodes.mjs';
 import { selfIn } from './cpuprofile.mjs';
 import { appsDir, fmt, median, nodeOptions, root, runNode } from './common.mjs';
 
@@ -87,10 +88,14 @@ export async function startControlled(script, args = []) {
 /**
  * The vitest suite ready to run (bench/apps/vitest-suite installed, its services started):
  * {app (its folder), env (the services' URLs), prepare() (the services' counters zeroed, a fresh
- * vitest cache in `tmp`), ask (the services' "count"/"reset"), stop()}.
+ * vitest cache in `tmp`), ask (the services' "count"/"reset"), stop()}. The suite runs on the
+ * `node` its PATH finds (npm's and vitest's `#!/usr/bin/env node`); BENCH_NODE (a major: `26`)
+ * puts that Node first on it, installed once like `npm test`'s (the collector stays on this one).
  */
 export async function vitestSuite(tmp) {
   const app = installApp('vitest-suite', ['vitest.config.mjs', 'tests', 'fork.mjs']);
+  const major = process.env.BENCH_NODE;
+  if (major && !ensureNode(major, 'bench')) throw new Error(`BENCH_NODE=${major}: node@${major} could not be installed`);
   const server = await startControlled('suite-server.mjs');
   const { api, auth } = server.first;
   if (!api) throw new Error(`the suite's services did not start: ${JSON.stringify(server.first).slice(0, 2000)}`);
@@ -103,6 +108,7 @@ export async function vitestSuite(tmp) {
       NO_COLOR: '1',
       FORCE_COLOR: '0',
       SUITE_CACHE_DIR: cacheDir,
+      ...(major ? { PATH: `${dirname(nodeBin(major))}:${process.env.PATH}` } : {}),
     },
     async prepare() {
       await server.ask('reset');
