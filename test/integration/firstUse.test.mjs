@@ -77,6 +77,39 @@ function assertWholeHttps(trace, r, file, line) {
   );
 }
 
+/**
+ * A folder of the test's (`prefix`) and a socket in it that counts the connections made to it, as a
+ * collector a process would say hello to: {dir, ipcPath, connections()}.
+ */
+async function quietCollector(t, prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ipcPath = join(dir, 'c.sock');
+  let connections = 0;
+  const collector = createServer((s) => {
+    connections++;
+    s.resume();
+  });
+  await new Promise((r) => collector.listen(ipcPath, r));
+  t.after(() => collector.close());
+  return { dir, ipcPath, connections: () => connections };
+}
+
+/**
+ * `bin args` run twice in a bare environment (PATH, HOME, a code cache in `dir`): plain, and with
+ * the preload told to connect to `ipcPath`. {plain, withPreload}: spawnSync's results.
+ */
+function plainAndPreloaded(bin, dir, ipcPath, args) {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CACHE: join(dir, 'cache') };
+  return {
+    plain: spawnSync(bin, args, { env, encoding: 'utf8' }),
+    withPreload: spawnSync(bin, ['--require', preload, ...args], {
+      env: { ...env, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
+      encoding: 'utf8',
+    }),
+  };
+}
+
 /** Writes `code` to `name` in a folder of the test's; its path. */
 function app(t, name, code) {
   const dir = mkdtempSync(join(tmpdir(), 'nettrace-firstuse-'));
@@ -122,25 +155,11 @@ function traced(node, file, env, onPort) {
 
 for (const { label, bin } of nodeBinaries()) {
   test(`${label}: a program that never uses the network runs no preload body and connects to no collector`, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'nettrace-idle-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const ipcPath = join(dir, 'c.sock');
-    let connections = 0;
-    const collector = createServer((s) => {
-      connections++;
-      s.resume();
-    });
-    await new Promise((r) => collector.listen(ipcPath, r));
-    t.after(() => collector.close());
+    const { dir, ipcPath, connections } = await quietCollector(t, 'nettrace-idle-');
     // (fs.writeSync: a piped process.stdout would load net and the channels itself.)
     const report =
       "require('fs').writeSync(1, JSON.stringify({ mark: globalThis[Symbol.for('nettrace.preload')], list: process.moduleLoadList }))";
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CACHE: join(dir, 'cache') };
-    const plain = spawnSync(bin, ['-e', report], { env, encoding: 'utf8' });
-    const withPreload = spawnSync(bin, ['--require', preload, '-e', report], {
-      env: { ...env, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
-      encoding: 'utf8',
-    });
+    const { plain, withPreload } = plainAndPreloaded(bin, dir, ipcPath, ['-e', report]);
     assert.equal(withPreload.status, 0, withPreload.stderr);
     assert.equal(withPreload.stderr, '');
     const before = new Set(JSON.parse(plain.stdout).list);
@@ -152,24 +171,14 @@ for (const { label, bin } of nodeBinaries()) {
     );
     assert.equal(after.mark, 'on first use', 'the loader waits for the first use');
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(connections, 0, 'no hello, no exit: the process is not in the trace');
+    assert.equal(connections(), 0, 'no hello, no exit: the process is not in the trace');
   });
 
   test(`${label}: an ES module program's body does not load Node's undici (fetch, WebSocket) for it`, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'nettrace-esm-idle-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const ipcPath = join(dir, 'c.sock');
-    const collector = createServer((s) => s.resume());
-    await new Promise((r) => collector.listen(ipcPath, r));
-    t.after(() => collector.close());
+    const { dir, ipcPath } = await quietCollector(t, 'nettrace-esm-idle-');
     const file = join(dir, 'idle.mjs');
     writeFileSync(file, "import { writeSync } from 'node:fs';\nwriteSync(1, JSON.stringify(process.moduleLoadList));\n");
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CACHE: join(dir, 'cache') };
-    const plain = spawnSync(bin, [file], { env, encoding: 'utf8' });
-    const withPreload = spawnSync(bin, ['--require', preload, file], {
-      env: { ...env, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
-      encoding: 'utf8',
-    });
+    const { plain, withPreload } = plainAndPreloaded(bin, dir, ipcPath, [file]);
     assert.equal(withPreload.status, 0, withPreload.stderr);
     const undici = 'NativeModule internal/deps/undici/undici';
     assert.equal(JSON.parse(plain.stdout).includes(undici), false);
@@ -178,16 +187,7 @@ for (const { label, bin } of nodeBinaries()) {
   });
 
   test(`${label}: an ES module program that never uses the network runs no preload body on Node 24+ (at its start on Node 20 and 22)`, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'nettrace-esm-quiet-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const ipcPath = join(dir, 'c.sock');
-    let connections = 0;
-    const collector = createServer((s) => {
-      connections++;
-      s.resume();
-    });
-    await new Promise((r) => collector.listen(ipcPath, r));
-    t.after(() => collector.close());
+    const { dir, ipcPath, connections } = await quietCollector(t, 'nettrace-esm-quiet-');
     const file = join(dir, 'quiet.mjs');
     // Imports of modules that are not the network's go through the resolve hook and run nothing.
     writeFileSync(
@@ -200,12 +200,7 @@ for (const { label, bin } of nodeBinaries()) {
         '',
       ].join('\n'),
     );
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NETTRACE_CACHE: join(dir, 'cache') };
-    const plain = spawnSync(bin, [file], { env, encoding: 'utf8' });
-    const withPreload = spawnSync(bin, ['--require', preload, file], {
-      env: { ...env, NETTRACE_CONFIG: JSON.stringify({ ipcPath }) },
-      encoding: 'utf8',
-    });
+    const { plain, withPreload } = plainAndPreloaded(bin, dir, ipcPath, [file]);
     assert.equal(withPreload.status, 0, withPreload.stderr);
     assert.equal(withPreload.stderr, '');
     const before = new Set(JSON.parse(plain.stdout).list);
@@ -220,7 +215,7 @@ for (const { label, bin } of nodeBinaries()) {
         [],
       );
       await new Promise((r) => setTimeout(r, 100));
-      assert.equal(connections, 0, 'no hello, no exit: the process is not in the trace');
+      assert.equal(connections(), 0, 'no hello, no exit: the process is not in the trace');
     } else {
       assert.equal(after.mark, true, 'Node 20 and 22 run the body at the start of an ES module program');
       assert.ok(added.includes('NativeModule https'), JSON.stringify(added));
