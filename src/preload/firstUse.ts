@@ -26,12 +26,12 @@
  *   watchImports) before Node makes the module's ES module namespace: the body's patches are in
  *   the bindings the program imports.
  *
- * The body runs at once where the program may import ES modules from its start and Node has no
- * usable `module.registerHooks` (Node 20 and 22: an import goes through nothing seen here, and
- * an HTTPS request made right after reaches `tls.connect` before any of the moments above), in a
- * worker thread, when loaded through the debugger (`attached`: the configuration is in the
- * environment only while the loader runs), and when one of those modules was loaded already (a
- * `--require` before ours).
+ * The body runs at once where the program may import ES modules from its start (a worker thread
+ * may, always) and Node has no usable `module.registerHooks` (Node 20 and 22: an import goes
+ * through nothing seen here, and an HTTPS request made right after reaches `tls.connect` before
+ * any of the moments above), when loaded through the debugger (`attached`: the configuration is
+ * in the environment only while the loader runs), and when one of those modules was loaded
+ * already (a `--require` before ours).
  */
 
 // Not namespace imports: the bundle would copy each module's properties, running their getters
@@ -41,7 +41,7 @@ const path = require('node:path') as typeof import('node:path');
 import { moduleLoadObservers } from './moduleLoad';
 import { sdkPackageOf } from './initiator/sdkPackages';
 import { mirror } from './mirror';
-import { sendFlushes } from './sendWatch';
+import { handOffFlushes } from './handOffWatch';
 
 /** What the body (index.ts) exports to the loader. */
 export interface PreloadBody {
@@ -64,6 +64,22 @@ const FIRST_USE_CHANNELS = [
   'http.server.request.start',
 ];
 
+/** Where the loader keeps the moment a worker thread's loader ran (`process.hrtime()`), for threadStartedAt. */
+const THREAD_START = Symbol.for('nettrace.threadStart');
+
+/**
+ * How long ago (ms) the loader ran in this thread, when it waited for the first use of the
+ * network in a worker thread (the body then starts later than the thread: its `startAt` is the
+ * thread's start, not the body's); undefined otherwise. `process.hrtime`: Node's monotonic clock,
+ * read without loading perf_hooks.
+ */
+export function threadStartedAgo(): number | undefined {
+  const at = (globalThis as Record<symbol, unknown>)[THREAD_START];
+  if (!Array.isArray(at)) return undefined;
+  const [s, ns] = process.hrtime(at as [number, number]);
+  return s * 1e3 + ns / 1e6;
+}
+
 /** Node's list of the built-in modules it has loaded ("NativeModule <id>"), by whatever path. */
 export function loadList(): string[] {
   return (process as { moduleLoadList?: string[] }).moduleLoadList ?? [];
@@ -76,11 +92,12 @@ export function loadList(): string[] {
 export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean): void {
   const list = loadList();
   const isMainThread = !list.includes('NativeModule internal/process/worker_thread_only');
-  if (now || !isMainThread || list.some((m) => NETWORK_MODULES.has(m))) {
+  if (now || list.some((m) => NETWORK_MODULES.has(m))) {
     run();
     return;
   }
   const esm = mayImportAtStart(isMainThread);
+  if (!isMainThread) Object.defineProperty(globalThis, THREAD_START, { value: process.hrtime(), configurable: true, enumerable: false });
   const dc = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
   let done = false;
   const subscribers: Array<[string, (message: unknown) => void]> = [];
@@ -112,8 +129,8 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
     if (watch.imports === undefined) return fire();
   }
   watch.builtin = watchGetBuiltin(() => fire());
-  // A child with an IPC channel: the hand-off's wrapper now, before the program may keep Node's `send` (sendWatch.ts).
-  sendFlushes();
+  // A child with an IPC channel, a worker: the hand-off's wrappers now, before the program may keep Node's functions (handOffWatch.ts).
+  handOffFlushes(isMainThread);
   watch.fetch = fetchTrampoline(() => fire());
   for (const name of FIRST_USE_CHANNELS) {
     const fn = (message: unknown): void => fire(name, message);

@@ -11,8 +11,8 @@
 
 import { threadInfo } from './builtins';
 import { defineRestorable, onDetach } from './detach';
-import { SEND_FLUSHES, sendFlushes } from './sendWatch';
-import { replaceFunction, type Tracer } from './tracer';
+import { HAND_OFF_FLUSHES, handOffFlushes } from './handOffWatch';
+import { type Tracer } from './tracer';
 
 /** Installs flushBeforeHandOff for the tracer's transport: completions queued go out before a result leaves. */
 export function installHandOff(t: Tracer): void {
@@ -25,32 +25,18 @@ export function installHandOff(t: Tracer): void {
  * into the program (a failing flush is the transport's to count).
  */
 export function flushBeforeHandOff(flush: () => void, isMainThread: boolean): void {
-  // The loader's wrapper when it put one in place (sendWatch.ts); else one of the body's, taken out at detach.
+  // The loader's wrappers when it put them in place (handOffWatch.ts); else the body's, taken out at detach.
   const g = globalThis as Record<symbol, unknown>;
-  const ours = !Array.isArray(g[SEND_FLUSHES]);
-  const flushes = sendFlushes(ours ? defineRestorable : undefined);
-  if (flushes) {
-    const fn = (): void => handOff(flush);
-    flushes.push(fn);
-    onDetach(() => {
-      const i = flushes.indexOf(fn);
-      if (i >= 0) flushes.splice(i, 1);
-      if (ours) delete g[SEND_FLUSHES];
-    });
-  }
-  // Only in a worker: the global `MessagePort` is a lazy getter that loads Node's worker I/O and
-  // `stream` (a main thread that never uses them must not pay for them: preload-loads.test.mjs).
-  if (isMainThread) return;
-  const Port = (globalThis as { MessagePort?: { prototype: { postMessage: Function } } }).MessagePort;
-  if (Port !== undefined && typeof Port.prototype.postMessage === 'function') {
-    const portPost = Port.prototype.postMessage;
-    const wrapper = function postMessage(this: unknown, _value: unknown, _transfer?: unknown): unknown {
-      handOff(flush);
-      // eslint-disable-next-line prefer-rest-params
-      return Reflect.apply(portPost, this, arguments);
-    };
-    replaceFunction(Port.prototype, 'postMessage', wrapper, portPost);
-  }
+  const ours = !Array.isArray(g[HAND_OFF_FLUSHES]);
+  const flushes = handOffFlushes(isMainThread, ours ? defineRestorable : undefined);
+  if (!flushes) return;
+  const fn = (): void => handOff(flush);
+  flushes.push(fn);
+  onDetach(() => {
+    const i = flushes.indexOf(fn);
+    if (i >= 0) flushes.splice(i, 1);
+    if (ours) delete g[HAND_OFF_FLUSHES];
+  });
 }
 
 function handOff(flush: () => void): void {

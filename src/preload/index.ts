@@ -27,7 +27,7 @@ import { installHttpHooks, installHttpsHooks, subscribeHttpChannels } from './ht
 import { installSocketHooks, installTlsHooks, ruleDetailKindsFrom } from './connection/socketHooks';
 import { installDnsLookupHook } from './dns/programLookup';
 import { threadInfo, whenLoaded } from './builtins';
-import { mayImportAtStart } from './firstUse';
+import { mayImportAtStart, threadStartedAgo } from './firstUse';
 import { Tracer } from './tracer';
 import { now } from './clock/epoch';
 import { Transport } from './transport/transport';
@@ -119,7 +119,8 @@ function start(): void {
   const config = readConfig();
   if (!config) return;
   const { threadId, isMainThread } = threadInfo();
-  const startAt = isMainThread ? epochOrigin : now();
+  // A worker's time origin is its process's: its start is now, or when its loader ran if it waited (firstUse.ts).
+  const startAt = isMainThread ? epochOrigin : now() - (threadStartedAgo() ?? 0);
   // The command line's secret options (`--db-password=…`, `--token x`) never leave the program.
   const argv = redactArgv(process.argv.slice(0, 32), redactedArgNames(config.redact, config.redactQuery));
   const transport: Transport = new Transport(

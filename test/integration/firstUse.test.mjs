@@ -312,6 +312,51 @@ for (const { label, bin } of nodeBinaries()) {
     assertWholeHttps(trace, trace.httpRequests[0], file, 3);
   });
 
+  test(`${label}: worker threads wait for their first import of a networking module on Node 24+: an idle one runs no body, the other is traced, from the thread's start`, async (t) => {
+    const origin = await okTlsServer(t);
+    const worker = app(
+      t,
+      'late-https.mjs',
+      [
+        "import { parentPort } from 'node:worker_threads';",
+        "import { readFileSync } from 'node:fs';",
+        'await new Promise((r) => setTimeout(r, 300));',
+        "const { get } = await import('node:https');",
+        "get(process.env.NT_URL + '/from-worker', { ca: readFileSync(process.env.NT_CA) }, (res) => {",
+        '  res.resume();',
+        "  res.on('end', () => parentPort.postMessage(res.statusCode));",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const file = app(
+      t,
+      'workers.cjs',
+      [
+        "const { Worker } = require('node:worker_threads');",
+        "const mark = \"require('node:worker_threads').parentPort.postMessage(String(globalThis[Symbol.for('nettrace.preload')]))\";",
+        'const idle = new Worker(mark, { eval: true });',
+        "idle.once('message', (idleMark) => {",
+        `  const busy = new Worker(${JSON.stringify(worker)});`,
+        "  busy.once('message', (status) => require('fs').writeSync(1, JSON.stringify({ idleMark, status })));",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr, trace, stdout } = await traced(bin, file, { NT_URL: origin, NT_CA: caFile });
+    assert.equal(code, 0, stderr);
+    const seen = JSON.parse(stdout);
+    assert.equal(seen.status, 200);
+    assert.equal(seen.idleMark, majorOf(bin) >= 24 ? 'on first use' : 'true');
+    assert.equal(trace.httpRequests.length, 1, stderr);
+    const [r] = trace.httpRequests;
+    assertWholeHttps(trace, r, pathToFileURL(worker).href, 5);
+    assert.notEqual(r.threadId, 0);
+    // The thread's record starts when the thread did, 300 ms before its body ran (on every Node).
+    const thread = trace.processes.find((p) => p.pid === r.pid && p.threadId === r.threadId);
+    assert.ok(thread && r.reqStartAt - thread.startAt >= 250, JSON.stringify({ thread, reqStartAt: r.reqStartAt }));
+  });
+
   test(`${label}: the global fetch as the program's first use of the network is traced, with the program's line`, async (t) => {
     const url = await okServer(t);
     const file = app(t, 'fetch-first.cjs', "fetch(process.env.NT_URL + '/first').then((r) => r.text());\n");
