@@ -19,7 +19,7 @@
  * - a call of the global `fetch` (a trampoline in its place until then, fetchTrampoline: a
  *   `fetch()` to a port fetch blocks publishes nothing).
  *
- * - a `process.getBuiltinModule` of one of those modules (Node 22.3+: no `require`, no channel
+ * - a `process.getBuiltinModule` of one of those modules (Node 20.16+, 22.3+: no `require`, no channel
  *   before an HTTPS request's `tls.connect`).
  * - in a program that may import ES modules from its start (mayImportAtStart), on Node 24+, an
  *   import of one of those modules or SDKs, seen by a resolve hook (`module.registerHooks`,
@@ -199,7 +199,7 @@ function watchImports(fire: () => void): { stop(): void } | undefined {
 }
 
 /**
- * Wraps `process.getBuiltinModule` (Node 22.3+) until the body runs: getting a network module
+ * Wraps `process.getBuiltinModule` (Node 20.16+, 22.3+) until the body runs: getting a network module
  * that way goes through no `require` (and an HTTPS request made with it reaches `tls.connect`
  * before any channel), so after such a call `fire` runs the body, which hooks the module as
  * loaded. The wrapper has the original's own properties; `stop` puts the original back where
