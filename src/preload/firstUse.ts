@@ -64,7 +64,7 @@ const FIRST_USE_CHANNELS = [
   'http.server.request.start',
 ];
 
-/** Where the loader keeps the moment a worker thread's loader ran (`process.hrtime()`), for threadStartedAt. */
+/** Where the loader keeps the moment a worker thread's loader ran (`process.hrtime()`), for threadStartedAgo. */
 const THREAD_START = Symbol.for('nettrace.threadStart');
 
 /**
