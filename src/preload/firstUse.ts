@@ -40,7 +40,7 @@ const fs = require('node:fs') as typeof import('node:fs');
 const path = require('node:path') as typeof import('node:path');
 import { moduleLoadObservers } from './moduleLoad';
 import { sdkPackageOf } from './initiator/sdkPackages';
-import { mirror } from './mirror';
+import { replaceWith } from './mirror';
 import { handOffFlushes } from './handOffWatch';
 
 /** What the body (index.ts) exports to the loader. */
@@ -52,7 +52,8 @@ export interface PreloadBody {
 }
 
 /** Built-in modules whose load means the program is about to use the network (moduleLoadList entries). */
-const NETWORK_MODULES = new Set(['tls', 'dns', 'http', 'https', 'http2', 'internal/deps/undici/undici'].map((id) => `NativeModule ${id}`));
+const NETWORK_IDS = ['tls', 'dns', 'http', 'https', 'http2'];
+const NETWORK_MODULES = new Set([...NETWORK_IDS, 'internal/deps/undici/undici'].map((id) => `NativeModule ${id}`));
 
 /** Channels published before a request or connection is made (see above). */
 const FIRST_USE_CHANNELS = [
@@ -152,7 +153,7 @@ export function runOnFirstUse(run: () => PreloadBody | undefined, now: boolean):
 }
 
 /** The specifiers of NETWORK_MODULES (and `net`, see above) a program imports or gets. */
-const NETWORK_SPECIFIERS = new Set(['tls', 'dns', 'dns/promises', 'http', 'https', 'http2', 'net'].flatMap((id) => [id, `node:${id}`]));
+const NETWORK_SPECIFIERS = new Set([...NETWORK_IDS, 'dns/promises', 'net'].flatMap((id) => [id, `node:${id}`]));
 
 /**
  * Node 24+: a resolve hook (`module.registerHooks`, synchronous and in the thread) that calls
@@ -219,8 +220,7 @@ function watchGetBuiltin(fire: () => void): { stop(): void } | undefined {
       return mod;
     },
   }.getBuiltinModule;
-  mirror(wrapper, original);
-  Object.defineProperty(p, 'getBuiltinModule', { ...desc, value: wrapper });
+  replaceWith(p, 'getBuiltinModule', wrapper, original);
   return {
     stop() {
       if (p.getBuiltinModule === wrapper) Object.defineProperty(p, 'getBuiltinModule', desc);

@@ -10,12 +10,10 @@
  * loader's bundle and the body's share it.
  */
 
-import { mirror } from './mirror';
+import { replaceWith, type Define } from './mirror';
 
 /** Where the list of flushes is kept (globalThis, per thread). */
 export const HAND_OFF_FLUSHES = Symbol.for('nettrace.handOffFlushes');
-
-type Define = (obj: object, key: PropertyKey, d: PropertyDescriptor) => void;
 
 /**
  * The flushes run before each message to the parent leaves, the wrappers put in place now if they
@@ -48,7 +46,7 @@ export function handOffFlushes(isMainThread: boolean, define: Define = Object.de
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(nodeSend, this, arguments);
     };
-    replace(p, 'send', send, nodeSend, define);
+    replaceWith(p, 'send', send, nodeSend, define);
     wrapped = true;
   }
   const Port = isMainThread ? undefined : (globalThis as { MessagePort?: { prototype: { postMessage: Function } } }).MessagePort;
@@ -59,21 +57,10 @@ export function handOffFlushes(isMainThread: boolean, define: Define = Object.de
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(portPost, this, arguments);
     };
-    replace(Port.prototype, 'postMessage', postMessage, portPost, define);
+    replaceWith(Port.prototype, 'postMessage', postMessage, portPost, define);
     wrapped = true;
   }
   if (!wrapped) return undefined;
   Object.defineProperty(g, HAND_OFF_FLUSHES, { value: flushes, configurable: true, enumerable: false });
   return flushes;
-}
-
-/** Puts `wrapper` (the original's own properties mirrored) in `obj[key]`, keeping the property's flags. */
-function replace(obj: object, key: string, wrapper: Function, original: Function, define: Define): void {
-  mirror(wrapper, original);
-  const d = Object.getOwnPropertyDescriptor(obj, key);
-  define(
-    obj,
-    key,
-    d && 'value' in d ? { ...d, value: wrapper } : { value: wrapper, writable: true, configurable: true, enumerable: false },
-  );
 }

@@ -33,3 +33,27 @@ export function mirror<T extends Function>(wrapper: T, original: Function): T {
   if (Object.getPrototypeOf(wrapper) !== proto) Object.setPrototypeOf(wrapper, proto);
   return wrapper;
 }
+
+/** How a property is defined: Object.defineProperty, or detach.ts's defineRestorable (put back at detach). */
+export type Define = (obj: object, key: PropertyKey, d: PropertyDescriptor) => void;
+
+/**
+ * Replaces the function at `obj[key]` by `wrapper` (mirrored on `original`, see mirror()) with
+ * `define`, keeping the property's own descriptor (writable, enumerable, configurable) where it is
+ * an own property; a method inherited from a prototype becomes a non-enumerable own one.
+ */
+export function replaceWith(
+  obj: object,
+  key: PropertyKey,
+  wrapper: Function,
+  original: Function,
+  define: Define = Object.defineProperty,
+): void {
+  mirror(wrapper, original);
+  const d = Object.getOwnPropertyDescriptor(obj, key);
+  define(
+    obj,
+    key,
+    d && 'value' in d ? { ...d, value: wrapper } : { value: wrapper, writable: true, configurable: true, enumerable: false },
+  );
+}

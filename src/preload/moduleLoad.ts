@@ -10,7 +10,7 @@
  */
 
 import { defineRestorable, onDetach } from './detach';
-import { mirror } from './mirror';
+import { replaceWith, type Define } from './mirror';
 
 /** Called after each load with the request and what it returned; must not throw. */
 export type LoadObserver = (request: string, exports: unknown) => void;
@@ -22,9 +22,7 @@ const OBSERVERS = Symbol.for('nettrace.moduleLoad');
  * `define`, Object.defineProperty by default); undefined when there is no `Module._load`.
  * Observers added while one is called are called for that load too.
  */
-export function moduleLoadObservers(
-  define: (obj: object, key: PropertyKey, d: PropertyDescriptor) => void = Object.defineProperty,
-): LoadObserver[] | undefined {
+export function moduleLoadObservers(define: Define = Object.defineProperty): LoadObserver[] | undefined {
   const g = globalThis as Record<symbol, unknown>;
   const have = g[OBSERVERS];
   if (Array.isArray(have)) return have as LoadObserver[];
@@ -46,13 +44,7 @@ export function moduleLoadObservers(
     }
     return exports;
   };
-  mirror(wrapped, load);
-  const d = Object.getOwnPropertyDescriptor(Module, '_load');
-  define(
-    Module,
-    '_load',
-    d && 'value' in d ? { ...d, value: wrapped } : { value: wrapped, writable: true, configurable: true, enumerable: false },
-  );
+  replaceWith(Module, '_load', wrapped, load, define);
   // Workaround: V8 names a method's stack frame after the receiver's property that holds it.
   // Node 22+ defines `_load` as an anonymous function; once the property holds our wrapper,
   // Node's own frame would print as "<anonymous>" in every stack taken while a module loads.

@@ -26,7 +26,7 @@ import { RuntimeSourceMaps } from './initiator/runtimeMaps';
 import type { Transport } from './transport/transport';
 import { lazy, type SideChannel } from './transport/wireValues';
 import { defineRestorable, onDetach } from './detach';
-import { mirror } from './mirror';
+import { replaceWith } from './mirror';
 import { now } from './clock/epoch';
 import { startRecording } from './message/recorder';
 
@@ -96,10 +96,7 @@ export function overrideMethod<T extends object, K extends keyof T>(obj: T, name
  * detach (detach.ts).
  */
 export function replaceFunction(obj: object, key: PropertyKey, wrapper: Function, original: Function): void {
-  mirror(wrapper, original);
-  const d = Object.getOwnPropertyDescriptor(obj, key);
-  if (d && 'value' in d) defineRestorable(obj, key, { ...d, value: wrapper });
-  else defineRestorable(obj, key, { value: wrapper, writable: true, configurable: true, enumerable: false });
+  replaceWith(obj, key, wrapper, original, defineRestorable);
 }
 
 /**
