@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
  * fire every few requests and take every tick for a blocked loop (a loopBlock message each),
  * where a real run ticks once per hundreds of requests.
  */
-export const TIMED = ['FLUSH_INTERVAL_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS', 'SAMPLE_MS'];
+export const TIMED = ['FLUSH_INTERVAL_MS', 'FLUSH_HOLD_MS', 'SYNC_REFILL_MS', 'PROGRESS_MS', 'STACK_WINDOW_MS', 'SAMPLE_MS'];
 
 /**
  * A copy of `preload` in `dir` with TIMED multiplied by `scale` (`note` is told of a constant the

@@ -16,8 +16,10 @@ import { apps, nodeBinaries, root } from './harness.mjs';
 const core = createRequire(import.meta.url)(join(root, 'dist', 'core.cjs'));
 const preload = join(root, 'dist', 'preload.cjs');
 const app = join(apps, 'short-selfserved.cjs');
-// ~93 KB of trace: more than the 64 KiB libuv reads at once, less than the ~145 KB a unix socket
-// holds (past that the preload would drop and count events while nobody reads).
+// ~93 KB of trace: more than the 64 KiB libuv reads at once, less than a unix socket holds while
+// nobody reads (130 KB in writes of 1.4 KB, 180 KB in writes of 4 KB: each write is a kernel
+// buffer of its own, see HOLD_BELOW_BYTES in src/preload/transport/batching.ts; past that the
+// preload drops and counts events).
 const COUNT = 100;
 
 /** Runs the short program traced into a fresh collector that is blocked until it has exited; returns the trace. */

@@ -14,7 +14,9 @@
  * (after a burst of SYNC_BURST), else it goes with the next batch: under light load a record leaves the program when it
  * completes, so a worker `terminate()`d or a process killed right after a response loses nothing
  * that completed; under load the messages are batched. Other milestones wait at most
- * FLUSH_INTERVAL_MS. At exit (and through `flushNow`) everything queued is written synchronously.
+ * FLUSH_INTERVAL_MS, or FLUSH_HOLD_MS more while they are a small batch (HOLD_BELOW_BYTES: fewer,
+ * larger writes, so a collector that does not read for a while holds more of them). At exit (and
+ * through `flushNow`) everything queued is written synchronously.
  *
  * Everything the transport calls is bound when the preload loads, before the program runs, and
  * `net`'s functions the moment `net` is loaded, before the program's code can touch it (bindNet,
@@ -37,7 +39,9 @@ import {
   EXIT_STALL_MS,
   FLUSH_BATCH,
   FLUSH_EVENTS,
+  FLUSH_HOLD_MS,
   FLUSH_INTERVAL_MS,
+  HOLD_BELOW_BYTES,
   SYNC_BURST,
   SYNC_REFILL_MS,
 } from './batching';
@@ -458,18 +462,33 @@ export class Transport {
       }
       return;
     }
-    // A timer already set is due within FLUSH_INTERVAL_MS (the only interval used): nothing to do,
+    // A timer already set is due within FLUSH_INTERVAL_MS (or FLUSH_HOLD_MS, holding): nothing to do,
     // not even reading the clock (this runs for every milestone of every request).
     if (this.timer) return;
     this.timer = orig.setTimeout(this.onTimer, FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
-  /** The batch timer's callback, made once. */
+  /** The batch timer's callback, made once: a small batch is held once (HOLD_BELOW_BYTES), then sent. */
   private readonly onTimer = (): void => {
     this.timer = undefined;
+    if (!this.holding && this.state === 'open' && this.unsentCompletions === 0 && !this.pipe?.hasPending && this.smallBatch()) {
+      this.holding = true;
+      this.timer = orig.setTimeout(this.onTimer, FLUSH_HOLD_MS);
+      this.timer.unref();
+      return;
+    }
+    this.holding = false;
     this.flush();
   };
+
+  /** The batch timer was set again for a small batch (onTimer): its next call sends whatever is queued. */
+  private holding = false;
+
+  /** What is queued is less than HOLD_BELOW_BYTES (events' bytes, JSON messages reckoned at 256 bytes each). */
+  private smallBatch(): boolean {
+    return (this.ev?.enc.eventStart ?? 0) + this.queue.length * 256 < HOLD_BELOW_BYTES;
+  }
 
   /** Messages the pipe has not taken whole. */
   private unsentInPending(): number {
