@@ -60,6 +60,26 @@ test('pauses are merged and cut out of a thread’s stretches; what they hold is
   ]);
   assert.equal(split.own[0], blocks[0], 'an untouched stretch is the same object');
   // No pause touches them: the list itself, nothing paused.
+  // The editor hears of a stop up to ~25 ms late (a stretch also begins up to one sampling
+  // interval early): a piece before a pause shorter than 50 ms goes with it, a longer one not.
+  const late = k.splitByPauses(
+    [
+      { beginAt: 1395, endAt: 5660 },
+      { beginAt: 6000, endAt: 7100 },
+    ],
+    [
+      { beginAt: 1420, endAt: 5650 },
+      { beginAt: 6060, endAt: 7000 },
+    ],
+  );
+  assert.deepEqual(late.own, [
+    { beginAt: 6000, endAt: 6060 },
+    { beginAt: 7000, endAt: 7100 },
+  ]);
+  assert.deepEqual(late.paused, [
+    { beginAt: 1395, endAt: 5660 },
+    { beginAt: 6060, endAt: 7000 },
+  ]);
   const none = k.splitByPauses(blocks, [{ beginAt: 2000, endAt: 3000 }]);
   assert.equal(none.own, blocks);
   assert.equal(none.paused, undefined);

@@ -119,16 +119,25 @@ export function pauseIntervals(pauses: readonly DebuggerPause[] | undefined, pid
 }
 
 /**
+ * How late the editor hears that a thread stopped (the debug adapter's `stopped`, the pause's
+ * `beginAt`), at most, as splitByPauses allows for it: 24–25 ms in code-server (js-debug, a
+ * `debugger` statement right after an `await`, Node 24 and 26), which left a stretch of
+ * "Event loop blocked" the program never had just before the pause.
+ */
+const STOP_HEARD_LATE_MS = 30;
+
+/**
  * A thread's stretches (sorted, as validLoopBlocks gives them) with the debugger's pauses
  * (pauseIntervals) cut out. While the program is stopped at a breakpoint its thread does not get
  * back to its event loop either, and the preload's sampler sees that as a block; but that time is
  * the debugger's, not the program's code holding the thread. `own`: the rest of each stretch (the
  * input itself when no pause touches one); `paused`: the parts inside a pause, when any.
  *
- * A pause's ends are the debug adapter's messages as the editor got them, a few ms after the
- * thread stopped and before it ran again, and a stretch may begin early by up to one sampling
- * interval: a piece of a stretch beside a pause shorter than the shortest stretch the sampler
- * records (MIN_LOOP_BLOCK_MS) goes with the pause.
+ * A pause's ends are the debug adapter's messages as the editor got them: its `stopped` after the
+ * thread stopped (STOP_HEARD_LATE_MS), its resume just before the thread runs again; and a stretch
+ * may begin early by up to one sampling interval. So a piece of a stretch after a pause shorter
+ * than the shortest stretch the sampler records (MIN_LOOP_BLOCK_MS) goes with the pause, and one
+ * before it shorter than that and STOP_HEARD_LATE_MS together.
  */
 export function splitByPauses(
   blocks: readonly LoopBlock[],
@@ -144,7 +153,7 @@ export function splitByPauses(
     for (let k = j; k < pauses.length && pauses[k].beginAt < b.endAt; k++) {
       const p = pauses[k];
       let begin = Math.max(from, p.beginAt);
-      if (begin - from >= MIN_LOOP_BLOCK_MS) own.push(piece(b, from, begin));
+      if (begin - from >= MIN_LOOP_BLOCK_MS + STOP_HEARD_LATE_MS) own.push(piece(b, from, begin));
       else begin = from;
       let end = Math.min(b.endAt, p.endAt);
       if (b.endAt - end < MIN_LOOP_BLOCK_MS && (k + 1 >= pauses.length || pauses[k + 1].beginAt >= b.endAt)) end = b.endAt;
