@@ -18,8 +18,8 @@ import type { SocketOp } from '../../trace/contract/types';
 import type { ConnState, Hook, Keyed, Tracer } from '../tracer';
 import { isTlsCode, newHook, overrideMethod, replaceFunction, Slot } from '../tracer';
 import { now } from '../clock/epoch';
-import { observeEvents, tapEmit } from '../emitTaps';
-import { handshakeWatch, watchHandshake } from './tlsHandshake';
+import { CLOSE, observeEvents, tapEmit } from '../emitTaps';
+import { HANDSHAKE_EVENTS, handshakeWatch, watchHandshake } from './tlsHandshake';
 import { DETAIL_BIT } from '../../rules/details';
 import { dnsLookupFor } from '../dns/perRequest';
 import { beginProgramLookup, endProgramLookup, enterConnect, programLookupIn } from '../dns/programLookup';
@@ -152,7 +152,7 @@ function onTunnel(t: Tracer, hook: Hook, socket: tls.TLSSocket, outer: ConnState
   });
   // Seen before tls.connect's own 'secure' listener (emitTaps.ts), which may refuse the certificate.
   watchHandshake(t, hook, socket, conn);
-  observeEvents(socket, (event) => {
+  observeEvents(socket, CLOSE, (event) => {
     if (event !== 'close' || conn.closed) return;
     t.guard(hook, () => {
       conn.closed = true;
@@ -280,7 +280,7 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   // certificate is refused: the one moment a rejected server's chain is readable.
   const handshake = conn.tls ? handshakeWatch(t, hook, socket as unknown as tls.TLSSocket, conn, notDialing) : undefined;
   let closeSeen = false;
-  observeEvents(socket, (event, a, b, c, d) => {
+  observeEvents(socket, conn.tls ? CONN_TLS_EVENTS : CONN_EVENTS, (event, a, b, c, d) => {
     switch (event) {
       case 'lookup':
         return t.guard(hook, () => {
@@ -333,6 +333,17 @@ function onConnect(t: Tracer, hook: Hook, socket: AnySocket, args: unknown[]): u
   });
   return callArgs;
 }
+
+/** The events a connection's observer is for (a TLS connection's: its handshake's too). */
+const CONN_EVENTS: readonly string[] = [
+  'lookup',
+  'connectionAttempt',
+  'connectionAttemptFailed',
+  'connectionAttemptTimeout',
+  'connect',
+  'close',
+];
+const CONN_TLS_EVENTS: readonly string[] = [...CONN_EVENTS, ...HANDSHAKE_EVENTS];
 
 /** The socket connected: the winning attempt, the 4-tuple, the connection's record (and its TLS tunnel's). */
 function connected(t: Tracer, socket: AnySocket, conn: ConnState): void {

@@ -47,9 +47,12 @@ export function handshakeWatch(
   };
 }
 
+/** The events handshakeWatch's observer is for. */
+export const HANDSHAKE_EVENTS: readonly string[] = ['secure', 'secureConnect'];
+
 /** handshakeWatch() on a socket of its own (a TLS session over a tunnel). */
 export function watchHandshake(t: Tracer, hook: Hook, socket: tls.TLSSocket, conn: ConnState): void {
-  observeEvents(socket, handshakeWatch(t, hook, socket, conn));
+  observeEvents(socket, HANDSHAKE_EVENTS, handshakeWatch(t, hook, socket, conn));
 }
 
 /** What the handshake negotiated and the peer's chain, readable from 'secure' on. */

@@ -62,6 +62,9 @@ export function countBodyWrites(hook: Hook, proto: object): void {
   }
 }
 
+/** The events interimTap is for. */
+export const INTERIM_EVENTS: readonly string[] = ['information', 'continue'];
+
 /**
  * The interim responses of every request, noted on its state: Node emits `continue` for a `100`
  * (timed there: the program may send its body from that event's listener), then `information`

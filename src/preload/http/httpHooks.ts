@@ -15,14 +15,14 @@
 import type * as httpTypes from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { BodyCapture, bodyCap, headerValueText } from '../message/bodies';
-import { captureRequestBody, countBodyWrites, interimTap } from './httpBeforeEnd';
+import { captureRequestBody, countBodyWrites, INTERIM_EVENTS, interimTap } from './httpBeforeEnd';
 import { noteProgress, SseCounter } from '../message/progress';
 import { connOf } from '../connection/socketHooks';
 import type { ConnState, Hook, Tracer } from '../tracer';
 import { subscribe } from '../detach';
 import { inTimerCallback, newHook, replaceFunction, toRequestError, writeConn } from '../tracer';
 import { now } from '../clock/epoch';
-import { observeEvents, tapEmit } from '../emitTaps';
+import { CLOSE, observeEvents, tapEmit } from '../emitTaps';
 import { SKIPPED, stateOf, type ReqState, type TracedRequest } from './httpState';
 import { F, type FieldsWriter } from '../../protocol/recordWriter';
 import { observeWebSocket } from '../message/wsFrames';
@@ -273,6 +273,9 @@ function writeStart(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): voi
   if (req.method === 'CONNECT' || asksUpgrade(req)) watchUpgrade(t, hook, req, s);
 }
 
+/** The events watchUpgrade's observer is for. */
+const UPGRADE_EVENTS: readonly string[] = ['upgrade', 'connect', 'close'];
+
 /**
  * Workaround: Node publishes no response channel for a `101` upgrade or a CONNECT response; it
  * emits 'upgrade'/'connect' on the request, and only when the program listens for it (when
@@ -282,7 +285,7 @@ function writeStart(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): voi
  * that follows an unheard one.
  */
 function watchUpgrade(t: Tracer, hook: Hook, req: TracedRequest, s: ReqState): void {
-  observeEvents(req, (event, a, b, c) => {
+  observeEvents(req, UPGRADE_EVENTS, (event, a, b, c) => {
     if (s.gotResponse || !hook.enabled) return;
     if (event === 'upgrade' || event === 'connect') {
       t.guard(hook, () => onUpgrade(t, hook, req, s, a as IncomingMessage, b as object, c as Uint8Array, false));
@@ -362,7 +365,7 @@ function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): v
   // The program sees each replaced method as Node defines it (ClientRequest.prototype.destroy is enumerable).
   const define = (proto: object, name: string, value: Function) =>
     replaceFunction(proto, name, value, (proto as Record<string, Function>)[name]!);
-  tapEmit(http.ClientRequest.prototype, interimTap(t, hook));
+  tapEmit(http.ClientRequest.prototype, interimTap(t, hook), INTERIM_EVENTS);
   countBodyWrites(hook, http.ClientRequest.prototype);
   const incoming = http.IncomingMessage.prototype as unknown as {
     push: (chunk: unknown, enc?: BufferEncoding) => boolean;
@@ -421,7 +424,7 @@ function installLifecycleHooks(t: Tracer, hook: Hook, http: typeof httpTypes): v
         else if (!s.gotResponse) {
           // Should no error follow, the 'close' still ends the record (seen without a listener: emitTaps.ts).
           let closeSeen = false;
-          observeEvents(this, (event) => {
+          observeEvents(this, CLOSE, (event) => {
             if (event !== 'close' || closeSeen) return;
             closeSeen = true;
             t.guard(hook, () => finishWithError(t, hook, this, programStopped(s, 'request')));

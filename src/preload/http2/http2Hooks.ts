@@ -23,7 +23,7 @@ import { undiciSocket } from '../undici/undiciHooks';
 import type { ConnState, Hook, Tracer } from '../tracer';
 import { inTimerCallback, newHook, overrideMethod, replaceFunction, toRequestError, writeConn } from '../tracer';
 import { now } from '../clock/epoch';
-import { observeEvents, observeOnce, tapEmit } from '../emitTaps';
+import { CLOSE, observeEvents, observeOnce, tapEmit } from '../emitTaps';
 import { onModuleLoad } from '../moduleLoad';
 import { F } from '../../protocol/recordWriter';
 import type { RequestStartView, StartDecision } from '../../rules';
@@ -128,6 +128,7 @@ function wrapConnect(t: Tracer, hook: Hook, mod_: typeof http2): void {
         let sampledAtClose = false;
         observeEvents(
           socket,
+          CLOSE,
           (event) => {
             if (event !== 'close' || sampledAtClose) return;
             sampledAtClose = true;

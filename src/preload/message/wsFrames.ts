@@ -6,7 +6,7 @@
  * `_writeGeneric` (bytes out) are wrapped on the instance, as the socket-op trace does.
  */
 
-import { observeEvents } from '../emitTaps';
+import { CLOSE, observeEvents } from '../emitTaps';
 import type { WebSocketMessage, WebSocketSession } from '../../trace/contract/webSocket';
 import type { Hook, Tracer } from '../tracer';
 import { overrideMethod } from '../tracer';
@@ -239,7 +239,7 @@ export function observeWebSocket(
   );
   // A 'close' listener changes nothing for the socket's owner.
   let closeSeen = false;
-  observeEvents(s, (event) => {
+  observeEvents(s, CLOSE, (event) => {
     if (event !== 'close' || closeSeen) return;
     closeSeen = true;
     t.guard(hook, () => {

@@ -24,7 +24,7 @@ import { CAUSALITY_ON, incomingStore, type IncomingContext } from '../causality'
 import { isLoaded } from '../builtins';
 import { isDetached, subscribe } from '../detach';
 import { onModuleLoad } from '../moduleLoad';
-import { observeEvents, tapEmit } from '../emitTaps';
+import { CLOSE, observeEvents, tapEmit } from '../emitTaps';
 import { forgetCarried } from '../message/traceparent';
 import { overrideMethod, replaceFunction, type Hook, type Tracer } from '../tracer';
 import { now } from '../clock/epoch';
@@ -214,7 +214,7 @@ function watchSocket(t: Tracer, hook: Hook, id: string, socket: Socket, bodyHead
 /** Calls ended() at the socket's 'close'; `ws`: observing for a WebSocket (after its session's own observer). */
 function observeClose(t: Tracer, hook: Hook, u: Upgrade, socket: Socket, ws: boolean): void {
   let closed = false;
-  observeEvents(socket, (event) => {
+  observeEvents(socket, CLOSE, (event) => {
     if (event !== 'close' || closed || (u.ws !== undefined) !== ws) return;
     closed = true;
     t.guard(hook, () => ended(t, u));
