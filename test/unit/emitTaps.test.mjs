@@ -1,3 +1,4 @@
+// covers: src/preload/emitTaps.ts
 // The observing `emit` (src/preload/emitTaps.ts): an observer sees the events it was added for,
 // before the listeners, and no other; the listeners get every event with its arguments as given.
 import { test } from 'node:test';
