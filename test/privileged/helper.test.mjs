@@ -404,9 +404,12 @@ describe('unprivileged helper (inet_diag)', { timeout: 60_000 }, () => {
     for (let i = 0; i < 2; i++) {
       while (client.lines.filter((l) => l.startsWith('HELD ')).length <= i) await sleep(20);
       const port = client.ports()[i];
-      // What the collector sends at milestones (here: response received); the reading follows.
+      // What the collector sends at milestones (here: response received); the reading follows. A
+      // poll may have read the connection while its bytes were still going (a loaded machine):
+      // the snapshot's reading is the one with every byte acknowledged.
       h.send({ type: 'snapshot' });
-      for (let n = 0; n < 500 && !ofType(h, 'tcpMetrics').some((m) => m.addrTuple.srcPort === port); n++) await sleep(20);
+      const acked = (m) => m.addrTuple.srcPort === port && m.tcpMetrics.bytesAcked >= 200004;
+      for (let n = 0; n < 500 && !ofType(h, 'tcpMetrics').some(acked); n++) await sleep(20);
       client.child.stdin.write('next\n');
     }
     await client.exited;
