@@ -24,10 +24,10 @@ export type EventTap = (event: string | symbol, a: unknown, b: unknown, c: unkno
 const tapsOf = new Slot<EventTap[]>('nettrace.taps', (key) => (obj) => (obj as Record<symbol, EventTap[] | undefined>)[key]);
 
 /**
- * Every event name an observer was added for (observeEvents' `events`): the events no observer
- * wants ('data', 'readable', 'drain', 'free', 'timeout', … — most of a socket's) skip the
- * observers and their slot at once. Besides the calls saved, the observers then run only for the
- * few events they are for, too rarely for V8 to compile them, or to inline them into `emit` when it
+ * Every event name an observer was added for (observeEvents' `events`): an observed object's
+ * events no observer wants ('data', 'readable', 'drain', 'free', 'timeout', … — most of a
+ * socket's) skip its observers. Besides the calls saved, the observers then run only for the few
+ * events they are for, too rarely for V8 to compile them, or to inline them into `emit` when it
  * compiles that (the mix's first 1,500 requests: one 24 M-instruction job of `emit` with the
  * connection's observer inlined, bench/tools/opt-ir.mjs).
  */
