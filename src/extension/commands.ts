@@ -278,8 +278,14 @@ function keepFocus(editor: vscode.TextEditor): void {
       if (active.document !== editor.document) finish();
       return;
     }
+    refocus();
+  });
+  const refocus = () => {
     if (++times >= REFOCUS_TIMES) finish();
     void vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
-  });
+  };
+  // The panel's focus may have been told before the jump resolved (after the editor's own
+  // activation): then no change follows, and the editor is focused again now.
+  if (vscode.window.activeTextEditor?.document !== editor.document) refocus();
   setTimeout(finish, REFOCUS_MS);
 }
