@@ -250,6 +250,9 @@ export class Commands {
   }
 }
 
+/** Ends the focus watch of the last jump to the program's line, while it watches (keepFocus). */
+let endKeepFocus: (() => void) | undefined;
+
 /** How long after a jump to the program's line the editor takes the focus back from the panel (ms). */
 const REFOCUS_MS = 3000;
 /** How many times within REFOCUS_MS the editor takes the focus back (the panel may report its focus more than once). */
@@ -264,12 +267,17 @@ const REFOCUS_TIMES = 3;
  * again, a few times at most.
  */
 function keepFocus(editor: vscode.TextEditor): void {
+  // Only the latest jump keeps the focus: an earlier one still watching would take it back from
+  // the panel while the user clicks there for the next jump.
+  endKeepFocus?.();
   let times = 0;
   let sub: vscode.Disposable | undefined;
   const finish = () => {
     sub?.dispose();
     sub = undefined;
+    if (endKeepFocus === finish) endKeepFocus = undefined;
   };
+  endKeepFocus = finish;
   sub = vscode.window.onDidChangeActiveTextEditor((active) => {
     if (sub === undefined) return;
     // The jump's own activation of the editor may be told after it resolved: not an end; another
